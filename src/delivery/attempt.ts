@@ -1,0 +1,158 @@
+import { renderEnvelope } from '../dispatch/envelope.ts'
+import { newId } from '../ids.ts'
+import type { AttemptTable } from '../store/schema.ts'
+import type { ClaimedDelivery, DeliveryOutcome } from '../store/store.ts'
+import { type HmacDigest, signingSecrets } from '../subscriptions/subscription.ts'
+import { parseRetryAfter, type RetrySchedule } from './retry-schedule.ts'
+import { hookHmac, signatureHeader } from './signature.ts'
+import type { Transport, TransportResponse } from './transport.ts'
+
+export interface AttemptDeps {
+  transport: Transport
+  schedule: RetrySchedule
+  /** The whole attempt's time limit, in ms (connecting is limited by the agent). */
+  timeoutMs: number
+  /** A subscription failing this long without a success is disabled when a delivery runs out. */
+  disableAfterMs: number
+  userAgent: string
+  now: () => number
+}
+
+/** An attempt's outcome, with what the operational events report. */
+export interface AttemptReport {
+  outcome: DeliveryOutcome
+  eventId: string
+  event: string
+  owner: string
+  attempt: number
+  status: number | null
+  durationMs: number
+  error: string | null
+}
+
+/** Sends one attempt of a claimed delivery and decides what becomes of the delivery. */
+export async function attemptDelivery(
+  claimed: ClaimedDelivery,
+  deps: AttemptDeps,
+): Promise<AttemptReport> {
+  const { delivery, event, subscription } = claimed
+  const base = {
+    deliveryId: delivery.id,
+    subscriptionId: delivery.subscription_id,
+    leaseToken: delivery.lease_token ?? '',
+  }
+  const number = delivery.attempts + 1
+  const context = { eventId: event.id, event: event.name, owner: delivery.owner }
+  if (subscription?.status !== 'active') {
+    const error = subscription ? 'subscription is disabled' : 'subscription was removed'
+    return {
+      ...context,
+      outcome: { ...base, result: 'dropped', error },
+      attempt: number,
+      status: null,
+      durationMs: 0,
+      error,
+    }
+  }
+
+  const startedAt = deps.now()
+  const timestamp = Math.floor(startedAt / 1000)
+  const body =
+    delivery.body ??
+    renderEnvelope(
+      event,
+      { id: subscription.id, event: subscription.event, target: subscription.target },
+      subscription.payload,
+    )
+  const headers: Record<string, string> = {
+    ...(JSON.parse(subscription.headers) as Record<string, string>),
+    'content-type': subscription.content_type,
+    'user-agent': deps.userAgent,
+    'webhook-id': event.id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signatureHeader(
+      signingSecrets(subscription, startedAt),
+      event.id,
+      timestamp,
+      body,
+    ),
+    'hook-event': event.name,
+    'hook-subscription': subscription.id,
+    'hook-attempt': String(number),
+  }
+  if (subscription.hmac_digest) {
+    headers['hook-hmac'] = hookHmac(
+      subscription.hmac_digest as HmacDigest,
+      subscription.secret,
+      body,
+    )
+  }
+
+  let response: TransportResponse | null = null
+  let error: string | null = null
+  try {
+    response = await deps.transport({
+      url: subscription.target,
+      method: subscription.method as 'POST' | 'PUT' | 'PATCH',
+      headers,
+      body,
+      signal: AbortSignal.timeout(deps.timeoutMs),
+    })
+  } catch (caught) {
+    error = describeError(caught, deps.timeoutMs)
+  }
+  const finishedAt = deps.now()
+  const durationMs = finishedAt - startedAt
+  const status = response?.status ?? null
+  if (response && !isSuccess(status)) error = `HTTP ${status}`
+
+  const attempt: AttemptTable = {
+    id: newId('atm'),
+    delivery_id: delivery.id,
+    number,
+    started_at: startedAt,
+    duration_ms: durationMs,
+    request_headers: JSON.stringify(headers),
+    response_status: status,
+    response_headers: response ? JSON.stringify(response.headers) : null,
+    response_body: response ? response.body : null,
+    error,
+  }
+  const report = { ...context, attempt: number, status, durationMs, error }
+  if (isSuccess(status)) {
+    return { ...report, outcome: { ...base, attempt, result: 'succeeded' } }
+  }
+  if (status === 410) return { ...report, outcome: { ...base, attempt, result: 'gone' } }
+
+  const retryAfter =
+    status === 429 || status === 503
+      ? parseRetryAfter(response?.headers['retry-after'], finishedAt)
+      : null
+  const delay = deps.schedule.delayAfter(number, retryAfter)
+  const message = error ?? 'failed'
+  const outcome: DeliveryOutcome =
+    delay === null
+      ? {
+          ...base,
+          attempt,
+          result: 'exhausted',
+          error: message,
+          disableBefore: finishedAt - deps.disableAfterMs,
+        }
+      : { ...base, attempt, result: 'retry', error: message, nextAttemptAt: finishedAt + delay }
+  return { ...report, outcome }
+}
+
+function isSuccess(status: number | null): status is number {
+  return status !== null && status >= 200 && status < 300
+}
+
+function describeError(error: unknown, timeoutMs: number): string {
+  const err = error as { name?: string; code?: string; message?: string; cause?: unknown }
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+    return `timed out after ${timeoutMs} ms`
+  }
+  const message = err?.message ?? String(error)
+  const code = err?.code && !message.includes(err.code) ? ` (${err.code})` : ''
+  return `${message}${code}`
+}

@@ -1,0 +1,225 @@
+import { EventError, PayloadTooLargeError } from '../errors.ts'
+import { patternsMatching } from '../events/event-pattern.ts'
+import type { EventRegistry, RegisteredEvent } from '../events/event-registry.ts'
+import { type OwnerResolver, ownerString } from '../events/owner.ts'
+import { newId } from '../ids.ts'
+import type { DeliveryTable, EventTable, SubscriptionTable } from '../store/schema.ts'
+import type { Store } from '../store/store.ts'
+import { type Subscription, toSubscription } from '../subscriptions/subscription.ts'
+import { type TransactionLike, toSqlExecutor } from '../tx/index.ts'
+import type { SqlExecutor } from '../tx/sql-executor.ts'
+import { hasHookPayload, type Serializer, toJsonText } from './serialize.ts'
+
+/** Options of `modelEvent` and `rawEvent`. */
+export interface DispatchOptions {
+  /**
+   * The application's open transaction: the event and its deliveries are written through it,
+   * so they commit or roll back with the model change. Without it they commit at once.
+   */
+  tx?: TransactionLike
+}
+
+export interface RawEventOptions extends DispatchOptions {
+  /** The owner whose subscriptions receive the event. */
+  owner?: string
+  /** Send to the matching subscriptions of every owner. */
+  broadcast?: boolean
+}
+
+/** What was dispatched: the event's id and how many deliveries were queued. */
+export interface DispatchResult {
+  id: string
+  deliveries: number
+}
+
+/** The event as the `match` predicate sees it. */
+export interface MatchEvent {
+  id: string
+  name: string
+  owner: string | null
+  data: unknown
+}
+
+export interface DispatcherDeps {
+  store: Store
+  registry: EventRegistry
+  enabled: boolean
+  owner: OwnerResolver
+  serializers: Record<string, Serializer>
+  refs: Record<string, (instance: never) => string | null | undefined>
+  match: ((subscription: Subscription, event: MatchEvent) => boolean) | undefined
+  maxBodyBytes: number
+  now: () => number
+  /** Called after the store's own transaction committed new deliveries. */
+  onCommitted: () => void
+}
+
+interface Occurrence {
+  event: RegisteredEvent | { name: string }
+  owner: string | null
+  data: string
+  ref: string | null
+  /** A body per subscription (`toHookPayload`), fixed at dispatch. */
+  bodyFor?: (subscription: SubscriptionTable) => string
+}
+
+/** Turns model changes and custom events into one event row and its delivery rows. */
+export function createDispatcher(deps: DispatcherDeps) {
+  const { store, registry } = deps
+
+  function checkSize(text: string, what: string): string {
+    const bytes = Buffer.byteLength(text)
+    if (bytes > deps.maxBodyBytes) {
+      throw new PayloadTooLargeError(
+        `${what} is ${bytes} bytes, over the maximum body size of ${deps.maxBodyBytes} bytes (options.maxBodyBytes)`,
+      )
+    }
+    return text
+  }
+
+  async function write(occurrence: Occurrence, executor: SqlExecutor): Promise<DispatchResult> {
+    const at = deps.now()
+    const event: EventTable = {
+      id: newId('evt'),
+      name: occurrence.event.name,
+      owner: occurrence.owner,
+      data: occurrence.data,
+      ref: occurrence.ref,
+      created_at: at,
+    }
+    let subscriptions = await store.findMatchingSubscriptions(
+      executor,
+      patternsMatching(event.name),
+      occurrence.owner,
+    )
+    const { match } = deps
+    if (match) {
+      const seen: MatchEvent = {
+        id: event.id,
+        name: event.name,
+        owner: event.owner,
+        data: JSON.parse(event.data),
+      }
+      subscriptions = subscriptions.filter((row) => match(toSubscription(row), seen))
+    }
+    const deliveries: DeliveryTable[] = subscriptions.map((subscription) => ({
+      id: newId('dlv'),
+      event_id: event.id,
+      subscription_id: subscription.id,
+      owner: subscription.owner,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: at,
+      lease_token: null,
+      body: occurrence.bodyFor
+        ? checkSize(occurrence.bodyFor(subscription), `the toHookPayload() body of '${event.name}'`)
+        : null,
+      last_status: null,
+      last_error: null,
+      created_at: at,
+      updated_at: at,
+    }))
+    await store.writeEvent(executor, event, deliveries)
+    return { id: event.id, deliveries: deliveries.length }
+  }
+
+  async function dispatch(
+    occurrence: Occurrence,
+    options: DispatchOptions,
+  ): Promise<DispatchResult> {
+    if (options.tx !== undefined) {
+      // Committed by the application later; the worker notices the commit by itself.
+      return write(occurrence, toSqlExecutor(options.tx))
+    }
+    const result = await store.transaction((executor) => write(occurrence, executor))
+    if (result.deliveries > 0) deps.onCommitted()
+    return result
+  }
+
+  return {
+    /**
+     * Dispatches the event mapped to `Model.action` for `instance`. Resolves to null when no
+     * event is mapped to it (ORM integrations call this for every change) or dispatch is off.
+     */
+    async modelEvent(
+      model: string,
+      action: string,
+      instance: unknown,
+      options: DispatchOptions = {},
+    ): Promise<DispatchResult | null> {
+      if (!deps.enabled) return null
+      if (typeof model !== 'string' || typeof action !== 'string') {
+        throw new EventError(
+          'modelEvent(model, action, instance) takes the model and action as strings',
+        )
+      }
+      const event = registry.forModelAction(model, action)
+      if (!event) return null
+      if (instance === null || typeof instance !== 'object') {
+        throw new EventError(`modelEvent('${model}', '${action}'): the instance must be an object`)
+      }
+      let owner: string | null = null
+      if (!event.broadcast) {
+        owner = ownerString(deps.owner(instance, model))
+        if (owner === null) {
+          throw new EventError(
+            `cannot find the owner of this ${model} for '${event.name}': the owner option returned nothing (by default it reads ownerId, userId, then user.id); map the event as '${model}.${action}+' to send it to every owner`,
+          )
+        }
+      }
+      const what = `the data of '${event.name}' (${model})`
+      const serializer = deps.serializers[model]
+      const context = { model, action, event: event.name }
+      const data = checkSize(
+        toJsonText(serializer ? serializer(instance, context) : instance, what),
+        what,
+      )
+      const refOf = deps.refs[model]
+      const ref = refOf ? (refOf(instance as never) ?? null) : null
+      const occurrence: Occurrence = { event, owner, data, ref }
+      if (!serializer && hasHookPayload(instance)) {
+        occurrence.bodyFor = (subscription) =>
+          toJsonText(
+            instance.toHookPayload({
+              id: subscription.id,
+              event: subscription.event,
+              target: subscription.target,
+            }),
+            `the toHookPayload() body of '${event.name}'`,
+          )
+      }
+      return dispatch(occurrence, options)
+    },
+
+    /**
+     * Dispatches a custom event with its own payload (under `data`), to `owner`'s subscriptions
+     * or, with `broadcast: true`, to every owner's.
+     */
+    async rawEvent(
+      name: string,
+      payload: unknown,
+      options: RawEventOptions,
+    ): Promise<DispatchResult | null> {
+      if (!deps.enabled) return null
+      const event = typeof name === 'string' ? registry.get(name) : undefined
+      if (!event) {
+        throw new EventError(
+          `unknown event '${String(name)}'; register it in options.events (registered: ${registry.names().join(', ') || 'none'})`,
+        )
+      }
+      const owner = options?.owner === undefined ? null : ownerString(options.owner)
+      const broadcast = options?.broadcast === true
+      if (owner === null && !broadcast) {
+        throw new EventError(`rawEvent('${name}') needs { owner } or { broadcast: true }`)
+      }
+      if (owner !== null && broadcast) {
+        throw new EventError(`rawEvent('${name}') takes { owner } or { broadcast: true }, not both`)
+      }
+      const what = `the payload of '${name}'`
+      const data = checkSize(toJsonText(payload, what), what)
+      return dispatch({ event, owner, data, ref: null }, options)
+    },
+  }
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>

@@ -1,0 +1,31 @@
+/**
+ * Finds the owner (user or tenant id) of a model instance. Returns null when it has none.
+ *
+ * @default reads `ownerId`, then `userId`, then `user.id`
+ */
+export type OwnerResolver = (instance: unknown, model: string) => string | number | null | undefined
+
+/** The default owner resolution: `ownerId`, then `userId`, then `user.id`. */
+export const defaultOwner: OwnerResolver = (instance) => {
+  if (instance === null || typeof instance !== 'object') return null
+  const record = instance as Record<string, unknown>
+  const user = record.user
+  const candidates = [
+    record.ownerId,
+    record.userId,
+    user !== null && typeof user === 'object' ? (user as Record<string, unknown>).id : undefined,
+  ]
+  for (const candidate of candidates) {
+    if (typeof candidate === 'string' || typeof candidate === 'number') return candidate
+    if (typeof candidate === 'bigint') return candidate.toString()
+  }
+  return null
+}
+
+/** Normalises a resolved owner to the string stored on rows, or null. */
+export function ownerString(value: unknown): string | null {
+  if (typeof value === 'string') return value === '' ? null : value
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (typeof value === 'bigint') return value.toString()
+  return null
+}

@@ -1,0 +1,270 @@
+import { EventEmitter } from 'node:events'
+import { createDeliveryAgent } from './delivery/delivery-agent.ts'
+import { createDeliveryLog } from './delivery/delivery-log.ts'
+import { createOperationalEmitter } from './delivery/operational-events.ts'
+import { createRetrySchedule, type RetryOptions } from './delivery/retry-schedule.ts'
+import { createTargetGuard } from './delivery/target-guard.ts'
+import { type Transport, undiciTransport } from './delivery/transport.ts'
+import {
+  createWorker,
+  type DeliveryTotals,
+  deliverPendingOnce,
+  type Worker,
+  type WorkerDeps,
+  type WorkerOptions,
+} from './delivery/worker.ts'
+import { createDispatcher, type MatchEvent } from './dispatch/dispatcher.ts'
+import type { Serializer } from './dispatch/serialize.ts'
+import { ConfigurationError } from './errors.ts'
+import { createEventRegistry, type EventMap } from './events/event-registry.ts'
+import { defaultOwner, type OwnerResolver } from './events/owner.ts'
+import type { Store } from './store/store.ts'
+import type { Metadata, Subscription } from './subscriptions/subscription.ts'
+import { createSubscriptions } from './subscriptions/subscriptions.ts'
+import { VERSION } from './version.ts'
+
+/** Options of `createHooks()`. */
+export interface HooksOptions<M extends Metadata = Metadata> {
+  /** Where subscriptions, events and deliveries live: `sqliteStore()` or `postgresStore()`. */
+  store: Store
+  /**
+   * The events, as django-rest-hooks' `HOOK_EVENTS`.
+   * @example { 'book.added': 'Book.created', 'book.changed': 'Book.updated+', 'user.logged_in': null }
+   */
+  events?: EventMap
+  /**
+   * The `data` of a model's events, per model (drf-hooks' `HOOK_SERIALIZERS`). Without one, an
+   * instance's `toHookPayload(hook)` shapes the whole body, or its own JSON fields are sent.
+   */
+  serializers?: Record<string, Serializer>
+  /**
+   * Finds a model instance's owner.
+   * @default reads `ownerId`, then `userId`, then `user.id`
+   */
+  owner?: OwnerResolver
+  /**
+   * A model's resource URL (thorn's `reverse`), carried in the envelope as `ref`.
+   * @example { Book: (book) => `https://api.example.com/books/${book.id}` }
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the application's own model types
+  refs?: Record<string, (instance: any) => string | null | undefined>
+  /**
+   * Narrows the subscriptions an event goes to (django-rest-hooks' `HOOK_FINDER`); called for
+   * each subscription that matches by event and owner.
+   */
+  match?: (subscription: Subscription<M>, event: MatchEvent) => boolean
+  /** Replaces the HTTP request of an attempt (`HOOK_DELIVERER`). The SSRF guard is then yours. */
+  transport?: Transport
+  /**
+   * false switches dispatch off: `modelEvent` and `rawEvent` write nothing (infi's `SHUT_DOWN`).
+   * @default true
+   */
+  enabled?: boolean
+  /**
+   * CIDR ranges the SSRF guard admits although they are private, loopback and the like.
+   * @example ['127.0.0.0/8'] // local development
+   */
+  allowTargets?: readonly string[]
+  /**
+   * The SSRF guard: refuses targets that resolve to private, loopback, link-local and other
+   * non-public addresses, at connect time.
+   * @default true
+   */
+  ssrfGuard?: boolean
+  /** The retry schedule (default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20 %). */
+  retry?: RetryOptions
+  /**
+   * Time limit of one attempt, in ms.
+   * @default 15000
+   */
+  timeoutMs?: number
+  /**
+   * Time limit of connecting to a target, in ms.
+   * @default 5000
+   */
+  connectTimeoutMs?: number
+  /**
+   * Largest event payload or delivery body, in bytes.
+   * @default 262144 (256 KiB)
+   */
+  maxBodyBytes?: number
+  /**
+   * A subscription whose deliveries failed without a success for this long, in ms, is disabled
+   * when a delivery runs out of attempts.
+   * @default 432000000 (5 days)
+   */
+  disableAfterMs?: number
+  /** The clock, for tests. @default Date.now */
+  now?: () => number
+}
+
+const KNOWN_OPTIONS = new Set([
+  'store',
+  'events',
+  'serializers',
+  'owner',
+  'refs',
+  'match',
+  'transport',
+  'enabled',
+  'allowTargets',
+  'ssrfGuard',
+  'retry',
+  'timeoutMs',
+  'connectTimeoutMs',
+  'maxBodyBytes',
+  'disableAfterMs',
+  'now',
+])
+
+/**
+ * Creates the engine: subscriptions, dispatch into the transactional outbox, and delivery.
+ *
+ * @example
+ * const hooks = createHooks({ store: sqliteStore({ path: 'app.db' }), events })
+ * await hooks.migrate()
+ * await hooks.subscribe({ owner: 'u1', event: 'book.added', target: 'https://example.com/hooks' })
+ * await hooks.modelEvent('Book', 'created', book)
+ * const worker = hooks.worker(); await worker.start()
+ */
+export function createHooks<M extends Metadata = Metadata>(options: HooksOptions<M>) {
+  checkOptions(options as unknown as HooksOptions)
+  const { store } = options
+  const now = options.now ?? Date.now
+  const registry = createEventRegistry(options.events ?? {})
+  const guard = options.ssrfGuard === false ? null : createTargetGuard(options)
+  const agent = createDeliveryAgent({
+    guard,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+  })
+  const transport = options.transport ?? undiciTransport(agent)
+  const emitter = createOperationalEmitter()
+  // In-process wake-ups: a dispatch that committed wakes this process's workers at once.
+  const localWork = new EventEmitter().setMaxListeners(0)
+
+  const subscriptions = createSubscriptions<M>({
+    store,
+    registry,
+    checkTargetHost: (hostname) => guard?.checkHost(hostname),
+    now,
+  })
+  const dispatcher = createDispatcher({
+    store,
+    registry,
+    enabled: options.enabled ?? true,
+    owner: options.owner ?? defaultOwner,
+    serializers: options.serializers ?? {},
+    refs: options.refs ?? {},
+    match: options.match as ((s: Subscription, e: MatchEvent) => boolean) | undefined,
+    maxBodyBytes: options.maxBodyBytes ?? 256 * 1024,
+    now,
+    onCommitted: () => localWork.emit('work'),
+  })
+  const workerDeps: WorkerDeps = {
+    store,
+    events: emitter,
+    attempt: {
+      transport,
+      schedule: createRetrySchedule(options.retry),
+      timeoutMs: options.timeoutMs ?? 15_000,
+      disableAfterMs: options.disableAfterMs ?? 5 * 24 * 60 * 60 * 1000,
+      userAgent: `resthooks/${VERSION}`,
+      now,
+    },
+    onLocalWork(listener) {
+      localWork.on('work', listener)
+      return () => localWork.off('work', listener)
+    },
+  }
+  const workers = new Set<Worker>()
+  const log = createDeliveryLog({ store, now })
+
+  return {
+    /** The registered events. */
+    events: registry,
+    store,
+    /** Creates or upgrades the schema (safe to run from several processes at once). */
+    migrate: () => store.migrate(),
+
+    subscribe: subscriptions.subscribe,
+    getSubscription: subscriptions.get,
+    listSubscriptions: subscriptions.list,
+    updateSubscription: subscriptions.update,
+    unsubscribe: subscriptions.unsubscribe,
+    rotateSecret: subscriptions.rotateSecret,
+
+    modelEvent: dispatcher.modelEvent,
+    rawEvent: dispatcher.rawEvent,
+
+    ...log,
+
+    /** Listens to an operational event; returns a function that removes the listener. */
+    on: emitter.on,
+
+    /** A delivery worker; `start()` it, and `stop()` it before closing. */
+    worker(workerOptions: WorkerOptions = {}): Worker {
+      const worker = createWorker(workerDeps, workerOptions)
+      workers.add(worker)
+      return worker
+    },
+
+    /** Delivers what is due now, once (`resthooks send`), and resolves with what happened. */
+    deliverPending(workerOptions: WorkerOptions = {}): Promise<DeliveryTotals> {
+      return deliverPendingOnce(workerDeps, workerOptions)
+    },
+
+    /** Stops this instance's workers (finishing their requests) and closes the store. */
+    async close(): Promise<void> {
+      await Promise.all([...workers].map((worker) => worker.stop()))
+      await agent.close()
+      await store.close()
+    },
+  }
+}
+
+export type Hooks<M extends Metadata = Metadata> = ReturnType<typeof createHooks<M>>
+
+function checkOptions(options: HooksOptions<Metadata>): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError('createHooks(options) needs an options object with a store')
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new ConfigurationError(`options.${key} is not an option`)
+  }
+  const store = options.store as Partial<Store> | undefined
+  if (!store || typeof store.claimDeliveries !== 'function') {
+    throw new ConfigurationError('options.store must be a store, e.g. sqliteStore({ path })')
+  }
+  const functions = ['owner', 'match', 'transport', 'now'] as const
+  for (const key of functions) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') {
+      throw new ConfigurationError(`options.${key} must be a function`)
+    }
+  }
+  for (const key of ['serializers', 'refs'] as const) {
+    const map = options[key]
+    if (map === undefined) continue
+    if (map === null || typeof map !== 'object') {
+      throw new ConfigurationError(`options.${key} must be an object of model name → function`)
+    }
+    for (const [model, fn] of Object.entries(map)) {
+      if (typeof fn !== 'function') {
+        throw new ConfigurationError(`options.${key}.${model} must be a function`)
+      }
+    }
+  }
+  const numbers = ['timeoutMs', 'connectTimeoutMs', 'maxBodyBytes', 'disableAfterMs'] as const
+  for (const key of numbers) {
+    const value = options[key]
+    if (value !== undefined && !(typeof value === 'number' && value > 0)) {
+      throw new ConfigurationError(`options.${key} must be a positive number`)
+    }
+  }
+  if (options.enabled !== undefined && typeof options.enabled !== 'boolean') {
+    throw new ConfigurationError('options.enabled must be true or false')
+  }
+  const schedule = options.retry?.schedule
+  if (schedule !== undefined && (!Array.isArray(schedule) || schedule.some((d) => !(d >= 0)))) {
+    throw new ConfigurationError('options.retry.schedule must be an array of waits in ms (>= 0)')
+  }
+}

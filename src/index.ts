@@ -1,0 +1,43 @@
+/**
+ * resthooks: REST Hooks for TypeScript. Owners subscribe URLs to named events; model changes
+ * and custom events are written to an outbox in the application's own transaction and
+ * delivered as signed, retried HTTP requests.
+ *
+ * @module
+ */
+
+export type { Attempt, Delivery, DeliveryListOptions } from './delivery/delivery-log.ts'
+export type * from './delivery/operational-events.ts'
+export type { RetryOptions } from './delivery/retry-schedule.ts'
+export { TargetRefusedError } from './delivery/target-guard.ts'
+export type { Transport, TransportRequest, TransportResponse } from './delivery/transport.ts'
+export type { DeliveryTotals, Worker, WorkerOptions } from './delivery/worker.ts'
+export type {
+  DispatchOptions,
+  DispatchResult,
+  MatchEvent,
+  RawEventOptions,
+} from './dispatch/dispatcher.ts'
+export type { HookInfo, HookPayloadSource, Serializer } from './dispatch/serialize.ts'
+export {
+  ConfigurationError,
+  EventError,
+  type FieldError,
+  PayloadTooLargeError,
+  ValidationError,
+} from './errors.ts'
+export type { EventMap, EventRegistry, RegisteredEvent } from './events/event-registry.ts'
+export type { OwnerResolver } from './events/owner.ts'
+export { createHooks, type Hooks, type HooksOptions } from './hooks.ts'
+export type { Store } from './store/store.ts'
+export type {
+  HmacDigest,
+  HttpMethod,
+  Metadata,
+  Subscription,
+  SubscriptionWithSecret,
+} from './subscriptions/subscription.ts'
+export type { SubscribeInput, UpdateInput } from './subscriptions/subscription-input.ts'
+export type { ListOptions, OwnerScope, Page } from './subscriptions/subscriptions.ts'
+export { fromKysely, fromNodeSqlite, type SqlExecutor, type TransactionLike } from './tx/index.ts'
+export { VERSION } from './version.ts'

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely, Transaction } from 'kysely'
+import type { AttemptTable, DeliveryTable, Schema } from './schema.ts'
+import type { ClaimedDelivery, DeliveryOutcome, DeliveryPage, RecordedOutcomes } from './store.ts'
+
+type Db = Kysely<Schema>
+
+/**
+ * Claims due deliveries by moving their `next_attempt_at` to the lease's end under a fresh
+ * token, in one UPDATE: SQLite runs it under its write lock; PostgreSQL skips rows that another
+ * claim has locked (`FOR UPDATE SKIP LOCKED`), so workers never wait on each other.
+ */
+export async function claimDeliveries(
+  db: Db,
+  dialect: 'sqlite' | 'postgres',
+  limit: number,
+  leaseMs: number,
+  now: number,
+): Promise<ClaimedDelivery[]> {
+  const leaseToken = randomUUID()
+  let due = db
+    .selectFrom('resthooks_deliveries')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .limit(limit)
+  if (dialect === 'postgres') due = due.forUpdate().skipLocked()
+  const claimed = await db
+    .updateTable('resthooks_deliveries')
+    .set({ next_attempt_at: now + leaseMs, lease_token: leaseToken })
+    .where('id', 'in', due)
+    .returning('id')
+    .execute()
+  if (claimed.length === 0) return []
+
+  const ids = claimed.map((row) => row.id)
+  const rows = await db
+    .selectFrom('resthooks_deliveries as d')
+    .innerJoin('resthooks_events as e', 'e.id', 'd.event_id')
+    .select([
+      'd.id',
+      'd.subscription_id',
+      'd.owner',
+      'd.attempts',
+      'd.body',
+      'd.lease_token',
+      'd.created_at',
+      'e.id as event_id',
+      'e.name as event_name',
+      'e.data as event_data',
+      'e.ref as event_ref',
+      'e.created_at as event_created_at',
+    ])
+    .where('d.id', 'in', ids)
+    .execute()
+  const subscriptionIds = [...new Set(rows.map((row) => row.subscription_id))]
+  const subscriptions = await db
+    .selectFrom('resthooks_subscriptions')
+    .selectAll()
+    .where('id', 'in', subscriptionIds)
+    .execute()
+  const byId = new Map(subscriptions.map((s) => [s.id, s]))
+  return rows.map((row) => ({
+    delivery: {
+      id: row.id,
+      subscription_id: row.subscription_id,
+      owner: row.owner,
+      attempts: Number(row.attempts),
+      body: row.body,
+      lease_token: row.lease_token,
+      created_at: Number(row.created_at),
+    },
+    event: {
+      id: row.event_id,
+      name: row.event_name,
+      data: row.event_data,
+      ref: row.event_ref,
+      created_at: Number(row.event_created_at),
+    },
+    subscription: byId.get(row.subscription_id) ?? null,
+  }))
+}
+
+export async function recordOutcomes(
+  db: Db,
+  outcomes: readonly DeliveryOutcome[],
+  now: number,
+): Promise<RecordedOutcomes> {
+  const recorded: RecordedOutcomes = { disabled: [], removed: [] }
+  if (outcomes.length === 0) return recorded
+  await db.transaction().execute(async (trx) => {
+    for (const outcome of outcomes) await recordOne(trx, outcome, now, recorded)
+  })
+  return recorded
+}
+
+async function recordOne(
+  trx: Transaction<Schema>,
+  outcome: DeliveryOutcome,
+  now: number,
+  recorded: RecordedOutcomes,
+): Promise<void> {
+  const { attempt } = outcome
+  if (attempt && outcome.result !== 'gone') {
+    await trx.insertInto('resthooks_attempts').values(attempt).execute()
+  }
+  const claim = trx
+    .updateTable('resthooks_deliveries')
+    .where('id', '=', outcome.deliveryId)
+    .where('lease_token', '=', outcome.leaseToken)
+  const base = {
+    lease_token: null,
+    updated_at: now,
+    last_status: attempt?.response_status ?? null,
+  }
+  const failingSince = trx
+    .updateTable('resthooks_subscriptions')
+    .set({ failing_since: attempt?.started_at ?? now })
+    .where('id', '=', outcome.subscriptionId)
+    .where('failing_since', 'is', null)
+
+  switch (outcome.result) {
+    case 'succeeded':
+      await claim
+        .set((eb) => ({
+          ...base,
+          status: 'succeeded',
+          last_error: null,
+          attempts: eb('attempts', '+', 1),
+        }))
+        .execute()
+      await trx
+        .updateTable('resthooks_subscriptions')
+        .set({ failing_since: null })
+        .where('id', '=', outcome.subscriptionId)
+        .where('failing_since', 'is not', null)
+        .execute()
+      return
+    case 'retry':
+      await claim
+        .set((eb) => ({
+          ...base,
+          status: 'pending',
+          last_error: outcome.error,
+          next_attempt_at: outcome.nextAttemptAt,
+          attempts: eb('attempts', '+', 1),
+        }))
+        .execute()
+      await failingSince.execute()
+      return
+    case 'exhausted': {
+      await claim
+        .set((eb) => ({
+          ...base,
+          status: 'failed',
+          last_error: outcome.error,
+          attempts: eb('attempts', '+', 1),
+        }))
+        .execute()
+      await failingSince.execute()
+      const reason = `deliveries failed without a success since before ${new Date(outcome.disableBefore).toISOString()}; last error: ${outcome.error}`
+      const disabled = await trx
+        .updateTable('resthooks_subscriptions')
+        .set({ status: 'disabled', disabled_reason: reason, updated_at: now })
+        .where('id', '=', outcome.subscriptionId)
+        .where('status', '=', 'active')
+        .where('failing_since', '<=', outcome.disableBefore)
+        .returning(['id', 'owner'])
+        .execute()
+      for (const row of disabled) recorded.disabled.push({ ...row, reason })
+      return
+    }
+    case 'gone': {
+      const removed = await trx
+        .deleteFrom('resthooks_subscriptions')
+        .where('id', '=', outcome.subscriptionId)
+        .returning(['id', 'owner'])
+        .execute()
+      await trx
+        .deleteFrom('resthooks_attempts')
+        .where('delivery_id', 'in', (eb) =>
+          eb
+            .selectFrom('resthooks_deliveries')
+            .select('id')
+            .where('subscription_id', '=', outcome.subscriptionId),
+        )
+        .execute()
+      await trx
+        .deleteFrom('resthooks_deliveries')
+        .where('subscription_id', '=', outcome.subscriptionId)
+        .execute()
+      recorded.removed.push(...removed)
+      return
+    }
+    case 'dropped':
+      await claim.set({ ...base, status: 'failed', last_error: outcome.error }).execute()
+      return
+  }
+}
+
+export async function findDelivery(
+  db: Db,
+  id: string,
+  owner?: string,
+): Promise<DeliveryTable | undefined> {
+  let query = db.selectFrom('resthooks_deliveries').selectAll().where('id', '=', id)
+  if (owner !== undefined) query = query.where('owner', '=', owner)
+  return query.executeTakeFirst()
+}
+
+export async function listDeliveries(db: Db, page: DeliveryPage): Promise<DeliveryTable[]> {
+  let query = db
+    .selectFrom('resthooks_deliveries')
+    .selectAll()
+    .where('subscription_id', '=', page.subscriptionId)
+    .orderBy('id', 'desc')
+    .limit(page.limit)
+  if (page.before !== undefined) query = query.where('id', '<', page.before)
+  if (page.status !== undefined) query = query.where('status', '=', page.status)
+  return query.execute()
+}
+
+export async function listAttempts(db: Db, deliveryId: string): Promise<AttemptTable[]> {
+  return db
+    .selectFrom('resthooks_attempts')
+    .selectAll()
+    .where('delivery_id', '=', deliveryId)
+    .orderBy('number')
+    .orderBy('id')
+    .execute()
+}
+
+export async function retryDelivery(
+  db: Db,
+  id: string,
+  owner: string | undefined,
+  now: number,
+): Promise<boolean> {
+  let query = db
+    .updateTable('resthooks_deliveries')
+    .set({ status: 'pending', next_attempt_at: now, lease_token: null, updated_at: now })
+    .where('id', '=', id)
+  if (owner !== undefined) query = query.where('owner', '=', owner)
+  const result = await query.executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}
+
+export async function replayFailed(
+  db: Db,
+  subscriptionId: string,
+  since: number,
+  now: number,
+): Promise<number> {
+  const result = await db
+    .updateTable('resthooks_deliveries')
+    .set({ status: 'pending', next_attempt_at: now, lease_token: null, updated_at: now })
+    .where('subscription_id', '=', subscriptionId)
+    .where('status', '=', 'failed')
+    .where('created_at', '>=', since)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}

@@ -1,0 +1,86 @@
+/**
+ * Versioned, forward-only schema migrations. Each is plain SQL that both SQLite and
+ * PostgreSQL accept (integers, text, partial indexes); a store applies the ones above its
+ * recorded version inside one transaction that also takes the store's migration lock.
+ */
+export interface Migration {
+  version: number
+  name: string
+  statements: readonly string[]
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'subscriptions, events, deliveries and attempts',
+    statements: [
+      `CREATE TABLE resthooks_subscriptions (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        event TEXT NOT NULL,
+        target TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active',
+        disabled_reason TEXT,
+        method TEXT NOT NULL DEFAULT 'POST',
+        content_type TEXT NOT NULL DEFAULT 'application/json',
+        headers TEXT NOT NULL DEFAULT '{}',
+        filter TEXT,
+        template TEXT,
+        payload TEXT NOT NULL DEFAULT 'full',
+        hmac_digest TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        secret TEXT NOT NULL,
+        previous_secret TEXT,
+        previous_secret_expires_at BIGINT,
+        failing_since BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      // Dispatch looks subscriptions up by the patterns an event matches, then by owner.
+      'CREATE INDEX resthooks_subscriptions_event ON resthooks_subscriptions (event, owner)',
+      'CREATE INDEX resthooks_subscriptions_owner ON resthooks_subscriptions (owner, id)',
+      `CREATE TABLE resthooks_events (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        owner TEXT,
+        data TEXT NOT NULL,
+        ref TEXT,
+        created_at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX resthooks_events_owner ON resthooks_events (owner, id)',
+      `CREATE TABLE resthooks_deliveries (
+        id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        subscription_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        lease_token TEXT,
+        body TEXT,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      // The worker's claim: pending deliveries in due order; finished ones stay out of it.
+      `CREATE INDEX resthooks_deliveries_due ON resthooks_deliveries (next_attempt_at)
+        WHERE status = 'pending'`,
+      'CREATE INDEX resthooks_deliveries_subscription ON resthooks_deliveries (subscription_id, id)',
+      'CREATE INDEX resthooks_deliveries_event ON resthooks_deliveries (event_id)',
+      `CREATE TABLE resthooks_attempts (
+        id TEXT PRIMARY KEY,
+        delivery_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        started_at BIGINT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        request_headers TEXT NOT NULL,
+        response_status INTEGER,
+        response_headers TEXT,
+        response_body TEXT,
+        error TEXT
+      )`,
+      'CREATE INDEX resthooks_attempts_delivery ON resthooks_attempts (delivery_id, number)',
+    ],
+  },
+]

@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely'
+import { fromKysely } from '../tx/kysely.ts'
+import * as deliveries from './delivery-queries.ts'
+import * as outbox from './outbox-queries.ts'
+import type { Schema } from './schema.ts'
+import type { Store } from './store.ts'
+import * as subscriptions from './subscription-queries.ts'
+
+/** What a dialect contributes; the queries themselves are shared by every SQL store. */
+export interface SqlStoreParts {
+  dialect: Store['dialect']
+  db: Kysely<Schema>
+  migrate(): Promise<void>
+  watchForWork(onWork: () => void): () => void
+  close(): Promise<void>
+}
+
+/** A Store over Kysely: one implementation of every query for SQLite and PostgreSQL. */
+export function createSqlStore(parts: SqlStoreParts): Store {
+  const { db, dialect } = parts
+  return {
+    dialect,
+    db,
+    migrate: () => parts.migrate(),
+    close: () => parts.close(),
+    transaction: (fn) => db.transaction().execute((trx) => fn(fromKysely(trx))),
+    insertSubscription: (row) => subscriptions.insertSubscription(db, row),
+    findSubscription: (id, owner) => subscriptions.findSubscription(db, id, owner),
+    listSubscriptions: (page) => subscriptions.listSubscriptions(db, page),
+    updateSubscription: (id, owner, changes) =>
+      subscriptions.updateSubscription(db, id, owner, changes),
+    deleteSubscription: (id, owner) => subscriptions.deleteSubscription(db, id, owner),
+    findMatchingSubscriptions: (executor, patterns, owner) =>
+      outbox.findMatchingSubscriptions(db, executor, patterns, owner),
+    writeEvent: (executor, event, rows) => outbox.writeEvent(db, executor, event, rows),
+    claimDeliveries: (limit, leaseMs, now) =>
+      deliveries.claimDeliveries(db, dialect, limit, leaseMs, now),
+    recordOutcomes: (outcomes, now) => deliveries.recordOutcomes(db, outcomes, now),
+    findDelivery: (id, owner) => deliveries.findDelivery(db, id, owner),
+    listDeliveries: (page) => deliveries.listDeliveries(db, page),
+    listAttempts: (deliveryId) => deliveries.listAttempts(db, deliveryId),
+    retryDelivery: (id, owner, now) => deliveries.retryDelivery(db, id, owner, now),
+    replayFailed: (subscriptionId, since, now) =>
+      deliveries.replayFailed(db, subscriptionId, since, now),
+    watchForWork: (onWork) => parts.watchForWork(onWork),
+  }
+}

@@ -1,0 +1,94 @@
+import { DatabaseSync } from 'node:sqlite'
+import { Kysely, sql } from 'kysely'
+import { ConfigurationError } from '../../errors.ts'
+import { runMigrations } from '../migrator.ts'
+import type { Schema } from '../schema.ts'
+import { createSqlStore } from '../sql-store.ts'
+import type { Store } from '../store.ts'
+import { NodeSqliteDialect } from './node-sqlite-dialect.ts'
+
+export { NodeSqliteDialect, type NodeSqliteDialectOptions } from './node-sqlite-dialect.ts'
+
+/** Options of the embedded SQLite store. */
+export interface SqliteStoreOptions {
+  /**
+   * The database file. For the transactional outbox, use the application's own database file:
+   * resthooks' tables (`resthooks_*`) live beside the application's.
+   * @default './resthooks.db'
+   */
+  path?: string
+  /**
+   * How long to wait for another connection's write lock, in ms (asynchronously).
+   * @default 10000
+   */
+  busyTimeoutMs?: number
+  /**
+   * SQLite's `synchronous` setting. `full` survives power loss; `normal` survives a crash of
+   * any process (WAL), and is faster.
+   * @default 'full'
+   */
+  synchronous?: 'full' | 'normal'
+  /**
+   * How often to look for commits from other connections and processes, in ms
+   * (`PRAGMA data_version`, which costs no I/O).
+   * @default 20
+   */
+  watchIntervalMs?: number
+}
+
+/**
+ * The embedded store on Node's built-in `node:sqlite` (no native build), in WAL mode so that
+ * readers never wait for the writer. Several processes may share one file.
+ *
+ * @example
+ * const hooks = createHooks({ store: sqliteStore({ path: 'app.db' }), events })
+ */
+export function sqliteStore(options: SqliteStoreOptions = {}): Store {
+  const path = options.path ?? './resthooks.db'
+  if (typeof path !== 'string' || path === '') {
+    throw new ConfigurationError('options.path must be a file path (or ":memory:")')
+  }
+  const synchronous = options.synchronous ?? 'full'
+  if (synchronous !== 'full' && synchronous !== 'normal') {
+    throw new ConfigurationError(`options.synchronous must be 'full' or 'normal'`)
+  }
+  // The connection's own busy handler blocks the thread; keep it short and wait in the dialect.
+  const database = new DatabaseSync(path, { timeout: 5 })
+  database.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()};`)
+  const dialect = new NodeSqliteDialect({
+    database,
+    busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
+  })
+  const db = new Kysely<Schema>({ dialect })
+  const watchIntervalMs = options.watchIntervalMs ?? 20
+
+  return createSqlStore({
+    dialect: 'sqlite',
+    db,
+    migrate: async () => {
+      await runMigrations(db)
+    },
+    watchForWork(onWork) {
+      let last: number | undefined
+      let checking = false
+      const timer = setInterval(() => {
+        if (checking) return
+        checking = true
+        sql<{ data_version: number }>`PRAGMA data_version`
+          .execute(db)
+          .then(({ rows }) => {
+            const version = Number(rows[0]?.data_version)
+            if (last !== undefined && version !== last) onWork()
+            last = version
+          })
+          .catch(() => {})
+          .finally(() => {
+            checking = false
+          })
+      }, watchIntervalMs)
+      timer.unref()
+      return () => clearInterval(timer)
+    },
+    close: () => db.destroy(),
+  })
+}

@@ -1,0 +1,140 @@
+import type { Kysely } from 'kysely'
+import type { SqlExecutor } from '../tx/sql-executor.ts'
+import type {
+  AttemptTable,
+  DeliveryStatus,
+  DeliveryTable,
+  EventTable,
+  Schema,
+  SubscriptionTable,
+} from './schema.ts'
+
+/** A claimed delivery with what the worker needs to send it. */
+export interface ClaimedDelivery {
+  delivery: Pick<
+    DeliveryTable,
+    'id' | 'subscription_id' | 'owner' | 'attempts' | 'body' | 'lease_token' | 'created_at'
+  >
+  event: Pick<EventTable, 'id' | 'name' | 'data' | 'ref' | 'created_at'>
+  /** null when the subscription was removed after the delivery was written. */
+  subscription: SubscriptionTable | null
+}
+
+/** What became of one claimed delivery, as the worker decided it. */
+export type DeliveryOutcome = {
+  deliveryId: string
+  subscriptionId: string
+  leaseToken: string
+  /** The attempt made; absent when no request was sent (`dropped`). */
+  attempt?: AttemptTable
+} & (
+  | { result: 'succeeded' }
+  | { result: 'retry'; nextAttemptAt: number; error: string }
+  | { result: 'exhausted'; error: string; disableBefore: number }
+  | { result: 'gone' }
+  | { result: 'dropped'; error: string }
+)
+
+/** What recording outcomes changed besides the deliveries. */
+export interface RecordedOutcomes {
+  /** Subscriptions disabled by the rule, with their reason. */
+  disabled: { id: string; owner: string; reason: string }[]
+  /** Subscriptions removed because their target answered 410 Gone. */
+  removed: { id: string; owner: string }[]
+}
+
+export interface SubscriptionPage {
+  owner: string
+  limit: number
+  /** Only subscriptions with ids before this one (pages run newest first). */
+  before?: string
+  event?: string
+}
+
+export interface DeliveryPage {
+  subscriptionId: string
+  limit: number
+  before?: string
+  status?: DeliveryStatus
+}
+
+/**
+ * The storage seam. Every store (SQLite, PostgreSQL) implements it over the same schema and
+ * passes the same conformance tests; each method states what holds under concurrency, with
+ * any number of processes sharing one database.
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres'
+  /** Kysely over the store's own connection; outbox writes compile with it. */
+  readonly db: Kysely<Schema>
+
+  /** Creates or upgrades the schema. Safe to run from several processes at once. */
+  migrate(): Promise<void>
+  /** Closes the store's connections. */
+  close(): Promise<void>
+
+  /** Runs `fn` in one transaction of the store's own; it commits when `fn` resolves. */
+  transaction<T>(fn: (executor: SqlExecutor) => Promise<T>): Promise<T>
+
+  insertSubscription(row: SubscriptionTable): Promise<void>
+  /** The subscription, or undefined; with `owner`, only if it belongs to that owner. */
+  findSubscription(id: string, owner?: string): Promise<SubscriptionTable | undefined>
+  listSubscriptions(page: SubscriptionPage): Promise<SubscriptionTable[]>
+  /**
+   * Applies `changes` in one statement and returns the row after it; undefined when there is
+   * no such subscription (of that owner). Concurrent updates do not interleave within a row.
+   */
+  updateSubscription(
+    id: string,
+    owner: string | undefined,
+    changes: Partial<SubscriptionTable>,
+  ): Promise<SubscriptionTable | undefined>
+  /**
+   * Removes the subscription with its deliveries and their attempts, atomically. A delivery
+   * claimed meanwhile finds its subscription gone and is dropped. Returns whether it existed.
+   */
+  deleteSubscription(id: string, owner?: string): Promise<boolean>
+
+  /**
+   * The active subscriptions whose `event` is one of `patterns`, of `owner` (or of every
+   * owner when null), read through `executor` so that it sees the caller's transaction.
+   * Served by the index on (event, owner): the cost does not grow with unrelated subscriptions.
+   */
+  findMatchingSubscriptions(
+    executor: SqlExecutor,
+    patterns: readonly string[],
+    owner: string | null,
+  ): Promise<SubscriptionTable[]>
+  /**
+   * Writes the event and its deliveries through `executor`, all or nothing: they commit or roll
+   * back with the executor's transaction, and, outside one, they are atomic by themselves.
+   */
+  writeEvent(executor: SqlExecutor, event: EventTable, deliveries: DeliveryTable[]): Promise<void>
+
+  /**
+   * Claims up to `limit` due pending deliveries for `leaseMs`: of workers claiming at once,
+   * exactly one gets each row. A claim not recorded before its lease expires is due again, so
+   * a worker that dies loses nothing; its request may then be sent twice (at-least-once).
+   */
+  claimDeliveries(limit: number, leaseMs: number, now: number): Promise<ClaimedDelivery[]>
+  /**
+   * Records attempts and their outcomes in one transaction. An outcome whose lease token no
+   * longer matches (the lease expired and another worker claimed the delivery) records its
+   * attempt but leaves the delivery to the newer claim.
+   */
+  recordOutcomes(outcomes: readonly DeliveryOutcome[], now: number): Promise<RecordedOutcomes>
+
+  findDelivery(id: string, owner?: string): Promise<DeliveryTable | undefined>
+  listDeliveries(page: DeliveryPage): Promise<DeliveryTable[]>
+  listAttempts(deliveryId: string): Promise<AttemptTable[]>
+  /** Makes the delivery pending and due now (keeping its attempts); false if unknown. */
+  retryDelivery(id: string, owner: string | undefined, now: number): Promise<boolean>
+  /** Makes the subscription's failed deliveries created since `since` pending; their count. */
+  replayFailed(subscriptionId: string, since: number, now: number): Promise<number>
+
+  /**
+   * Calls `onWork` soon after another connection commits (new deliveries may be due), until the
+   * returned function is called. Stores that cannot tell return a no-op; the worker also polls.
+   */
+  watchForWork(onWork: () => void): () => void
+}

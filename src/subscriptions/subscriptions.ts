@@ -1,0 +1,183 @@
+import { generateSecret } from '../delivery/signature.ts'
+import { ValidationError } from '../errors.ts'
+import type { EventRegistry } from '../events/event-registry.ts'
+import { newId } from '../ids.ts'
+import type { SubscriptionTable } from '../store/schema.ts'
+import type { Store } from '../store/store.ts'
+import {
+  type Metadata,
+  type Subscription,
+  type SubscriptionWithSecret,
+  toSubscription,
+} from './subscription.ts'
+import {
+  parseInput,
+  type SubscribeInput,
+  subscribeInput,
+  type UpdateInput,
+  updateInput,
+} from './subscription-input.ts'
+
+/** How long a rotated-out secret keeps signing beside the new one (Standard Webhooks). */
+export const SECRET_GRACE_MS = 24 * 60 * 60 * 1000
+
+/** A page of subscriptions; `next` is the cursor of the following page, or null. */
+export interface Page<T> {
+  data: T[]
+  next: string | null
+}
+
+export interface ListOptions {
+  owner: string
+  /** @default 50 (at most 250) */
+  limit?: number
+  cursor?: string | null
+  /** Only subscriptions to exactly this event name or pattern. */
+  event?: string
+}
+
+/** Scopes a call to one owner: another owner's subscription is treated as unknown. */
+export interface OwnerScope {
+  owner?: string
+}
+
+export interface SubscriptionsDeps {
+  store: Store
+  registry: EventRegistry
+  /** Refuses targets the SSRF guard would never admit (IP literals), at subscribe time. */
+  checkTargetHost: (hostname: string) => void
+  now: () => number
+}
+
+/** Subscribe, read, list, change, unsubscribe and rotate secrets, each scoped to an owner. */
+export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps) {
+  const { store, registry, now } = deps
+
+  function checkSemantics(input: { event?: string | undefined; target?: string | undefined }) {
+    const errors = []
+    if (input.event !== undefined) {
+      const problem = registry.patternProblem(input.event)
+      if (problem) errors.push({ field: 'event', message: problem })
+    }
+    if (input.target !== undefined) {
+      try {
+        deps.checkTargetHost(new URL(input.target).hostname)
+      } catch (error) {
+        errors.push({ field: 'target', message: (error as Error).message })
+      }
+    }
+    if (errors.length > 0) throw new ValidationError(errors)
+  }
+
+  async function findOrUndefined(id: string, scope: OwnerScope) {
+    return typeof id === 'string' ? store.findSubscription(id, scope.owner) : undefined
+  }
+
+  return {
+    /** Validates and stores a new subscription; returns it with its secret, shown this once. */
+    async subscribe(input: SubscribeInput & { metadata?: M }): Promise<SubscriptionWithSecret<M>> {
+      const valid = parseInput(subscribeInput, input)
+      checkSemantics(valid)
+      const at = now()
+      const row: SubscriptionTable = {
+        id: newId('hook'),
+        owner: valid.owner,
+        event: valid.event,
+        target: valid.target,
+        status: valid.active === false ? 'disabled' : 'active',
+        disabled_reason: valid.active === false ? 'disabled by its owner' : null,
+        method: valid.method ?? 'POST',
+        content_type: 'application/json',
+        headers: JSON.stringify(valid.headers ?? {}),
+        filter: null,
+        template: null,
+        payload: valid.payload ?? 'full',
+        hmac_digest: valid.hmacDigest ?? null,
+        metadata: JSON.stringify(valid.metadata ?? {}),
+        secret: generateSecret(),
+        previous_secret: null,
+        previous_secret_expires_at: null,
+        failing_since: null,
+        created_at: at,
+        updated_at: at,
+      }
+      await store.insertSubscription(row)
+      return { ...toSubscription<M>(row), secret: row.secret }
+    },
+
+    /** The subscription, or undefined when unknown (or another owner's). */
+    async get(id: string, scope: OwnerScope = {}): Promise<Subscription<M> | undefined> {
+      const row = await findOrUndefined(id, scope)
+      return row && toSubscription<M>(row)
+    },
+
+    /** The owner's subscriptions, newest first, a page at a time. */
+    async list(options: ListOptions): Promise<Page<Subscription<M>>> {
+      const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 250)
+      const rows = await store.listSubscriptions({
+        owner: options.owner,
+        limit: limit + 1,
+        ...(options.cursor ? { before: options.cursor } : {}),
+        ...(options.event !== undefined ? { event: options.event } : {}),
+      })
+      const data = rows.slice(0, limit).map((row) => toSubscription<M>(row))
+      return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null }
+    },
+
+    /**
+     * Changes the given fields. `active: true` re-enables a disabled subscription (and clears
+     * its failure history); `active: false` disables it. Undefined when unknown.
+     */
+    async update(
+      id: string,
+      changes: UpdateInput & { metadata?: M },
+      scope: OwnerScope = {},
+    ): Promise<Subscription<M> | undefined> {
+      const valid = parseInput(updateInput, changes)
+      checkSemantics(valid)
+      const patch: Partial<SubscriptionTable> = { updated_at: now() }
+      if (valid.event !== undefined) patch.event = valid.event
+      if (valid.target !== undefined) patch.target = valid.target
+      if (valid.method !== undefined) patch.method = valid.method
+      if (valid.headers !== undefined) patch.headers = JSON.stringify(valid.headers)
+      if (valid.payload !== undefined) patch.payload = valid.payload
+      if (valid.hmacDigest !== undefined) patch.hmac_digest = valid.hmacDigest
+      if (valid.metadata !== undefined) patch.metadata = JSON.stringify(valid.metadata)
+      if (valid.active === true) {
+        Object.assign(patch, { status: 'active', disabled_reason: null, failing_since: null })
+      } else if (valid.active === false) {
+        Object.assign(patch, { status: 'disabled', disabled_reason: 'disabled by its owner' })
+      }
+      const row = await store.updateSubscription(id, scope.owner, patch)
+      return row && toSubscription<M>(row)
+    },
+
+    /** Removes the subscription and its delivery log; false when unknown. */
+    async unsubscribe(id: string, scope: OwnerScope = {}): Promise<boolean> {
+      return store.deleteSubscription(id, scope.owner)
+    },
+
+    /**
+     * Gives the subscription a new secret, returned this once; the old one keeps signing beside
+     * it for 24 hours so that receivers can switch without losing a delivery.
+     */
+    async rotateSecret(
+      id: string,
+      scope: OwnerScope = {},
+    ): Promise<SubscriptionWithSecret<M> | undefined> {
+      const current = await findOrUndefined(id, scope)
+      if (!current) return undefined
+      const at = now()
+      const secret = generateSecret()
+      const row = await store.updateSubscription(id, scope.owner, {
+        secret,
+        previous_secret: current.secret,
+        previous_secret_expires_at: at + SECRET_GRACE_MS,
+        updated_at: at,
+      })
+      return row && { ...toSubscription<M>(row), secret }
+    },
+  }
+}
+
+export type Subscriptions<M extends Metadata = Metadata> = ReturnType<typeof createSubscriptions<M>>
