@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { EventError } from '../src/index.ts'
+import { bookstoreHooks } from './support/bookstore.ts'
+import { type Receiver, startReceiver } from './support/receiver.ts'
+
+let env: Awaited<ReturnType<typeof bookstoreHooks>>
+let receiver: Receiver
+
+beforeEach(async () => {
+  env = await bookstoreHooks()
+  receiver = await startReceiver()
+})
+
+afterEach(async () => {
+  await env.close()
+  await receiver.close()
+})
+
+const bodies = () => receiver.requests.map((r) => JSON.parse(r.body))
+
+describe('the seeds’ behaviours', () => {
+  it('create, update and delete send added, changed and removed, in that order, with the right data', async () => {
+    const { hooks } = env
+    for (const event of ['book.added', 'book.changed', 'book.removed']) {
+      await hooks.subscribe({ owner: 'u1', event, target: `${receiver.url}/hooks` })
+    }
+    const book = { id: 7, title: 'The Two Towers', pages: 327, fiction: true, ownerId: 'u1' }
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.modelEvent('Book', 'updated', { ...book, pages: 352 })
+    await hooks.modelEvent('Book', 'deleted', { ...book, pages: 352 })
+    const totals = await hooks.deliverPending({ concurrency: 1 })
+    expect(totals).toEqual({ succeeded: 3, failed: 0, exhausted: 0, dropped: 0 })
+    expect(bodies().map((b) => [b.type, b.data.pages])).toEqual([
+      ['book.added', 327],
+      ['book.changed', 352],
+      ['book.removed', 352],
+    ])
+    const [added] = bodies()
+    expect(added).toMatchObject({
+      type: 'book.added',
+      hook: { event: 'book.added', target: `${receiver.url}/hooks` },
+      data: { id: 7, title: 'The Two Towers', pages: 327, fiction: true, ownerId: 'u1' },
+    })
+    expect(added.hook.id).toMatch(/^hook_/)
+    expect(new Date(added.timestamp).toISOString()).toBe(added.timestamp)
+  })
+
+  it('a `+` event reaches every owner’s subscriptions; a plain one only the instance owner’s', async () => {
+    const { hooks } = env
+    for (const owner of ['u1', 'u2']) {
+      await hooks.subscribe({ owner, event: 'book.changed', target: `${receiver.url}/${owner}` })
+      await hooks.subscribe({ owner, event: 'book.added', target: `${receiver.url}/${owner}` })
+    }
+    const changed = await hooks.modelEvent('Book', 'updated', { id: 1, ownerId: 'u1' })
+    const added = await hooks.modelEvent('Book', 'created', { id: 1, ownerId: 'u1' })
+    expect(changed?.deliveries).toBe(2)
+    expect(added?.deliveries).toBe(1)
+    await hooks.deliverPending()
+    const seen = receiver.requests.map((r) => `${JSON.parse(r.body).type} ${r.path}`).sort()
+    expect(seen).toEqual(['book.added /u1', 'book.changed /u1', 'book.changed /u2'])
+  })
+
+  it('a custom model action and a raw event carry their payload under data', async () => {
+    const { hooks } = env
+    await hooks.subscribe({ owner: 'u1', event: 'book.read', target: receiver.url })
+    await hooks.subscribe({ owner: 'u1', event: 'user.logged_in', target: receiver.url })
+    await hooks.modelEvent('Book', 'read', { id: 3, title: 'Emma', user: { id: 'u1' } })
+    await hooks.rawEvent('user.logged_in', { at: '2026-11-22T10:00:00Z' }, { owner: 'u1' })
+    await hooks.deliverPending({ concurrency: 1 })
+    expect(bodies().map((b) => [b.type, b.data])).toEqual([
+      ['book.read', { id: 3, title: 'Emma', user: { id: 'u1' } }],
+      ['user.logged_in', { at: '2026-11-22T10:00:00Z' }],
+    ])
+  })
+
+  it('an unknown event and a model without an owner are clear errors', async () => {
+    const { hooks } = env
+    await expect(hooks.rawEvent('book.burned', {}, { owner: 'u1' })).rejects.toThrow(
+      /unknown event 'book.burned'/,
+    )
+    await expect(hooks.modelEvent('Book', 'created', { id: 1 })).rejects.toThrow(EventError)
+    await expect(hooks.modelEvent('Book', 'created', { id: 1 })).rejects.toThrow(/Book/)
+    await expect(hooks.rawEvent('user.logged_in', {}, {})).rejects.toThrow(/owner/)
+  })
+
+  it('no subscriptions: nothing is sent and there is no error', async () => {
+    const result = await env.hooks.modelEvent('Book', 'created', { id: 1, ownerId: 'u1' })
+    expect(result).toMatchObject({ deliveries: 0 })
+    expect(result?.id).toMatch(/^evt_/)
+    expect(await env.hooks.deliverPending()).toMatchObject({ succeeded: 0 })
+    expect(receiver.requests).toHaveLength(0)
+  })
+})
