@@ -1,0 +1,330 @@
+import { Webhook } from 'standardwebhooks'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { OperationalEvents } from '../src/index.ts'
+import { verifyWebhook } from '../src/verify/index.ts'
+import { bookstoreHooks } from './support/bookstore.ts'
+import { type Receiver, startReceiver } from './support/receiver.ts'
+
+let env: Awaited<ReturnType<typeof bookstoreHooks>> | undefined
+let receiver: Receiver | undefined
+
+afterEach(async () => {
+  await env?.close()
+  await receiver?.close()
+  env = undefined
+  receiver = undefined
+})
+
+async function setup(options: Parameters<typeof bookstoreHooks>[0] = {}) {
+  env = await bookstoreHooks(options)
+  receiver = await startReceiver()
+  return { hooks: env.hooks, receiver }
+}
+
+const book = { id: 7, title: 'The Two Towers', pages: 327, ownerId: 'u1' }
+
+function collect<K extends keyof OperationalEvents>(
+  hooks: { on: (name: K, fn: (p: OperationalEvents[K]) => void) => unknown },
+  name: K,
+) {
+  const seen: OperationalEvents[K][] = []
+  hooks.on(name, (payload) => seen.push(payload))
+  return seen
+}
+
+describe('the wire format', () => {
+  it('signs each request so that the standardwebhooks package and verifyWebhook accept it', async () => {
+    const { hooks, receiver } = await setup()
+    const { secret, id } = await hooks.subscribe({
+      owner: 'u1',
+      event: 'book.added',
+      target: `${receiver.url}/in`,
+    })
+    const { id: eventId } = (await hooks.modelEvent('Book', 'created', book)) ?? { id: '' }
+    await hooks.deliverPending()
+    const [request] = receiver.requests
+    if (!request) throw new Error('nothing arrived')
+    expect(request.method).toBe('POST')
+    expect(request.headers).toMatchObject({
+      'content-type': 'application/json',
+      'webhook-id': eventId,
+      'hook-event': 'book.added',
+      'hook-subscription': id,
+      'hook-attempt': '1',
+    })
+    expect(request.headers['user-agent']).toMatch(/^resthooks\/\d+\.\d+\.\d+/)
+    expect(Number(request.headers['webhook-timestamp'])).toBeCloseTo(Date.now() / 1000, -1)
+    const headers = request.headers as Record<string, string>
+    expect(new Webhook(secret).verify(request.body, headers)).toMatchObject({ type: 'book.added' })
+    const verified = await verifyWebhook(request, secret)
+    expect(verified.payload).toMatchObject({ data: { title: 'The Two Towers' } })
+  })
+
+  it('sends the subscription’s method, custom headers and thorn’s Hook-HMAC when asked', async () => {
+    const { hooks, receiver } = await setup()
+    const { secret } = await hooks.subscribe({
+      owner: 'u1',
+      event: 'book.added',
+      target: receiver.url,
+      method: 'PUT',
+      headers: { 'x-api-key': 'k1' },
+      hmacDigest: 'sha256',
+    })
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    const [request] = receiver.requests
+    expect(request?.method).toBe('PUT')
+    expect(request?.headers['x-api-key']).toBe('k1')
+    const { createHmac } = await import('node:crypto')
+    const expected = createHmac('sha256', secret)
+      .update(request?.body ?? '')
+      .digest('base64')
+    expect(request?.headers['hook-hmac']).toBe(expected)
+  })
+
+  it('a thin subscription receives only the id of the data', async () => {
+    const { hooks, receiver } = await setup({
+      refs: { Book: (b: { id: number }) => `https://api.example.com/books/${b.id}` },
+    })
+    await hooks.subscribe({
+      owner: 'u1',
+      event: 'book.added',
+      target: receiver.url,
+      payload: 'thin',
+    })
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    const body = JSON.parse(receiver.requests[0]?.body ?? '{}')
+    expect(body.data).toEqual({ id: 7 })
+    expect(body.ref).toBe('https://api.example.com/books/7')
+  })
+
+  it('a serializer from the serializers option shapes data, before toHookPayload', async () => {
+    const { hooks, receiver } = await setup({
+      serializers: { Book: (b: typeof book) => ({ id: b.id, name: b.title.toUpperCase() }) },
+    })
+    await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    await hooks.modelEvent('Book', 'created', { ...book, toHookPayload: () => ({ ignored: 1 }) })
+    await hooks.deliverPending()
+    const body = JSON.parse(receiver.requests[0]?.body ?? '{}')
+    expect(body).toMatchObject({ type: 'book.added', data: { id: 7, name: 'THE TWO TOWERS' } })
+  })
+
+  it('an instance’s toHookPayload(hook) is the whole body, per subscription', async () => {
+    const { hooks, receiver } = await setup()
+    const all = await hooks.subscribe({ owner: 'u1', event: '*', target: `${receiver.url}/all` })
+    const one = await hooks.subscribe({ owner: 'u1', event: 'book.read', target: receiver.url })
+    class Reading {
+      ownerId = 'u1'
+      toHookPayload(hook: { id: string; event: string }) {
+        return { custom: true, hook: hook.id, pattern: hook.event }
+      }
+    }
+    await hooks.modelEvent('Book', 'read', new Reading())
+    await hooks.deliverPending()
+    const bodies = receiver.requests.map((r) => JSON.parse(r.body))
+    expect(bodies).toHaveLength(2)
+    expect(bodies).toContainEqual({ custom: true, hook: all.id, pattern: '*' })
+    expect(bodies).toContainEqual({ custom: true, hook: one.id, pattern: 'book.read' })
+  })
+})
+
+describe('retries and failures', () => {
+  it('a 500 then a 200 is retried and succeeds, with both attempts on the delivery', async () => {
+    const { hooks, receiver } = await setup()
+    let calls = 0
+    receiver.respondWith((_req, res) => {
+      calls++
+      res.writeHead(calls === 1 ? 500 : 200).end(calls === 1 ? 'boom' : 'ok')
+    })
+    const sub = await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    const failed = collect(hooks, 'delivery.failed')
+    const succeeded = collect(hooks, 'delivery.succeeded')
+    await hooks.modelEvent('Book', 'created', book)
+    const worker = hooks.worker({ pollIntervalMs: 20 })
+    await worker.start()
+    await receiver.waitFor(2)
+    await worker.stop()
+    expect(receiver.requests.map((r) => r.headers['hook-attempt'])).toEqual(['1', '2'])
+    expect(new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size).toBe(1)
+    expect(failed).toMatchObject([{ status: 500, error: 'HTTP 500', attempt: 1 }])
+    expect(succeeded).toMatchObject([{ status: 200, attempt: 2, subscriptionId: sub.id }])
+    const page = await hooks.listDeliveries({ subscriptionId: sub.id })
+    const delivery = await hooks.getDelivery(page?.data[0]?.id ?? '')
+    expect(delivery).toMatchObject({ status: 'succeeded', attempts: [{}, {}] })
+    expect(delivery?.attempts.map((a) => [a.number, a.responseStatus, a.responseBody])).toEqual([
+      [1, 500, 'boom'],
+      [2, 200, 'ok'],
+    ])
+    expect(delivery?.attempts[0]?.requestHeaders['webhook-signature']).toMatch(/^v1,/)
+  })
+
+  it('a 410 Gone removes the subscription: no further deliveries go to it', async () => {
+    const { hooks, receiver } = await setup()
+    receiver.respondWith((_req, res) => res.writeHead(410).end())
+    const sub = await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    const removed = collect(hooks, 'subscription.removed')
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    expect(await hooks.getSubscription(sub.id)).toBeUndefined()
+    expect(removed).toMatchObject([{ subscriptionId: sub.id, owner: 'u1' }])
+    expect(await hooks.modelEvent('Book', 'created', book)).toMatchObject({ deliveries: 0 })
+    await hooks.deliverPending()
+    expect(receiver.requests).toHaveLength(1)
+  })
+
+  it('a receiver that hangs times out, and the attempt says so', async () => {
+    const { hooks, receiver } = await setup({ timeoutMs: 300, retry: { schedule: [] } })
+    receiver.respondWith(() => {})
+    const sub = await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    const exhausted = collect(hooks, 'delivery.exhausted')
+    const started = Date.now()
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(exhausted).toMatchObject([{ error: 'timed out after 300 ms', status: null }])
+    const page = await hooks.listDeliveries({ subscriptionId: sub.id, status: 'failed' })
+    expect(page?.data).toHaveLength(1)
+  })
+
+  it('a 302 is a failure and its Location is not followed', async () => {
+    const { hooks, receiver } = await setup({ retry: { schedule: [] } })
+    receiver.respondWith((req, res) => {
+      if (req.path === '/elsewhere') res.writeHead(200).end()
+      else res.writeHead(302, { location: '/elsewhere' }).end()
+    })
+    await hooks.subscribe({ owner: 'u1', event: 'book.added', target: `${receiver.url}/in` })
+    const exhausted = collect(hooks, 'delivery.exhausted')
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    expect(receiver.requests.map((r) => r.path)).toEqual(['/in'])
+    expect(exhausted).toMatchObject([{ status: 302, error: 'HTTP 302' }])
+  })
+
+  it('Retry-After on a 429 or 503 sets when the next attempt is made', async () => {
+    const { hooks, receiver } = await setup({ retry: { schedule: [60_000, 60_000], jitter: 0 } })
+    let calls = 0
+    receiver.respondWith((_req, res) => {
+      calls++
+      if (calls === 1) res.writeHead(503, { 'retry-after': '1' }).end()
+      else res.writeHead(200).end()
+    })
+    await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    const failed = collect(hooks, 'delivery.failed')
+    await hooks.modelEvent('Book', 'created', book)
+    const worker = hooks.worker({ pollIntervalMs: 50 })
+    await worker.start()
+    await receiver.waitFor(2, 5000)
+    await worker.stop()
+    const [first, second] = receiver.requests
+    const waited = (second?.receivedAt ?? 0) - (first?.receivedAt ?? 0)
+    // Honoured: not the scheduled 60 s, and not before the second asked for.
+    expect(waited).toBeGreaterThanOrEqual(950)
+    expect(waited).toBeLessThan(5000)
+    const next = Date.parse(failed[0]?.nextAttemptAt ?? '')
+    expect(next - (first?.receivedAt ?? 0)).toBeGreaterThanOrEqual(950)
+  })
+
+  it('a subscription failing for the disable period without a success is disabled when a delivery runs out', async () => {
+    let clock = Date.now()
+    const { hooks, receiver } = await setup({
+      now: () => clock,
+      retry: { schedule: [] },
+      disableAfterMs: 5 * 24 * 3600_000,
+    })
+    receiver.respondWith((_req, res) => res.writeHead(500).end())
+    const sub = await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    const disabled = collect(hooks, 'subscription.disabled')
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    expect((await hooks.getSubscription(sub.id))?.status).toBe('active')
+    clock += 5 * 24 * 3600_000 + 1000
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    const after = await hooks.getSubscription(sub.id)
+    expect(after).toMatchObject({ active: false, status: 'disabled' })
+    expect(after?.disabledReason).toMatch(/HTTP 500/)
+    expect(disabled).toMatchObject([{ subscriptionId: sub.id }])
+    // Disabled: new events are not queued for it.
+    expect(await hooks.modelEvent('Book', 'created', book)).toMatchObject({ deliveries: 0 })
+
+    // Re-enabling and replaying the failures are one call each.
+    receiver.respondWith((_req, res) => res.writeHead(200).end())
+    await hooks.updateSubscription(sub.id, { active: true })
+    expect(await hooks.replay(sub.id, { since: new Date(0) })).toBe(2)
+    expect(await hooks.deliverPending()).toMatchObject({ succeeded: 2 })
+  })
+
+  it('a success resets the failure clock, so an endpoint that recovers is never disabled', async () => {
+    let clock = Date.now()
+    const { hooks, receiver } = await setup({ now: () => clock, retry: { schedule: [] } })
+    const sub = await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    receiver.respondWith((_req, res) => res.writeHead(500).end())
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    receiver.respondWith((_req, res) => res.writeHead(200).end())
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    clock += 6 * 24 * 3600_000
+    receiver.respondWith((_req, res) => res.writeHead(500).end())
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    expect((await hooks.getSubscription(sub.id))?.status).toBe('active')
+  })
+
+  it('retrying a delivery sends it again now', async () => {
+    const { hooks, receiver } = await setup({ retry: { schedule: [] } })
+    receiver.respondWith((_req, res) => res.writeHead(500).end())
+    const sub = await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    const [delivery] = (await hooks.listDeliveries({ subscriptionId: sub.id }))?.data ?? []
+    receiver.respondWith((_req, res) => res.writeHead(200).end())
+    expect(await hooks.retryDelivery(delivery?.id ?? '', { owner: 'u2' })).toBe(false)
+    expect(await hooks.retryDelivery(delivery?.id ?? '', { owner: 'u1' })).toBe(true)
+    await hooks.deliverPending()
+    expect(receiver.requests.map((r) => r.headers['hook-attempt'])).toEqual(['1', '2'])
+    expect((await hooks.getDelivery(delivery?.id ?? ''))?.status).toBe('succeeded')
+  })
+})
+
+describe('the worker', () => {
+  it('delivers events as they are dispatched, and stop() lets requests in flight finish', async () => {
+    const { hooks, receiver } = await setup()
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    receiver.respondWith((_req, res) => {
+      void held.then(() => res.writeHead(200).end())
+    })
+    await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    const succeeded = collect(hooks, 'delivery.succeeded')
+    const worker = hooks.worker()
+    await worker.start()
+    await hooks.modelEvent('Book', 'created', book)
+    await receiver.waitFor(1)
+    const stopped = worker.stop()
+    await hooks.modelEvent('Book', 'created', book)
+    release()
+    await stopped
+    expect(succeeded).toHaveLength(1)
+    expect(receiver.requests).toHaveLength(1)
+    const pending = await hooks.deliverPending()
+    expect(pending.succeeded).toBe(1)
+  })
+
+  it('an error inside the loop is reported on `error`, and the loop goes on', async () => {
+    const { hooks, receiver } = await setup({
+      transport: async () => {
+        throw new Error('proxy unreachable')
+      },
+      retry: { schedule: [] },
+    })
+    await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    const exhausted = collect(hooks, 'delivery.exhausted')
+    await hooks.modelEvent('Book', 'created', book)
+    await hooks.deliverPending()
+    expect(exhausted).toMatchObject([{ error: 'proxy unreachable' }])
+  })
+})

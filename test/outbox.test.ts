@@ -1,0 +1,175 @@
+import { DatabaseSync } from 'node:sqlite'
+import { Kysely, sql } from 'kysely'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { fromKysely, fromNodeSqlite } from '../src/index.ts'
+import { NodeSqliteDialect } from '../src/store/sqlite/index.ts'
+import { bookstoreHooks } from './support/bookstore.ts'
+import { type Receiver, startReceiver } from './support/receiver.ts'
+
+let env: Awaited<ReturnType<typeof bookstoreHooks>>
+let receiver: Receiver
+let app: DatabaseSync
+
+const book = { id: 7, title: 'Emma', ownerId: 'u1' }
+
+beforeEach(async () => {
+  env = await bookstoreHooks()
+  receiver = await startReceiver()
+  // The application's own connection to the same file, with its own table.
+  app = new DatabaseSync(env.path, { timeout: 5000 })
+  app.exec('CREATE TABLE book (id INTEGER PRIMARY KEY, title TEXT, owner_id TEXT)')
+  await env.hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+  await env.hooks.subscribe({ owner: 'u1', event: 'book.*', target: `${receiver.url}/all` })
+})
+
+afterEach(async () => {
+  app.close()
+  await env.close()
+  await receiver.close()
+})
+
+function count(table: string): number {
+  return Number(
+    (app.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number | bigint }).n,
+  )
+}
+
+describe('the transactional outbox', () => {
+  it('node:sqlite: a rollback leaves no event and no delivery', async () => {
+    app.exec('BEGIN')
+    app.prepare('INSERT INTO book VALUES (?, ?, ?)').run(7, 'Emma', 'u1')
+    await env.hooks.modelEvent('Book', 'created', book, { tx: fromNodeSqlite(app) })
+    app.exec('ROLLBACK')
+    expect([count('book'), count('resthooks_events'), count('resthooks_deliveries')]).toEqual([
+      0, 0, 0,
+    ])
+    await env.hooks.deliverPending()
+    expect(receiver.requests).toHaveLength(0)
+  })
+
+  it('node:sqlite: a commit leaves exactly one delivery per matching subscription', async () => {
+    app.exec('BEGIN')
+    app.prepare('INSERT INTO book VALUES (?, ?, ?)').run(7, 'Emma', 'u1')
+    const result = await env.hooks.modelEvent('Book', 'created', book, { tx: app })
+    app.exec('COMMIT')
+    expect(result?.deliveries).toBe(2)
+    expect([count('book'), count('resthooks_events'), count('resthooks_deliveries')]).toEqual([
+      1, 1, 2,
+    ])
+    await env.hooks.deliverPending()
+    expect(receiver.requests.map((r) => r.path).sort()).toEqual(['/', '/all'])
+  })
+
+  it('Kysely: the outbox commits and rolls back with the application’s transaction', async () => {
+    const db = new Kysely<{ book: { id: number; title: string; owner_id: string } }>({
+      dialect: new NodeSqliteDialect({ database: new DatabaseSync(env.path) }),
+    })
+    try {
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await trx.insertInto('book').values({ id: 1, title: 'Emma', owner_id: 'u1' }).execute()
+          await env.hooks.modelEvent('Book', 'created', book, { tx: fromKysely(trx) })
+          throw new Error('the application changed its mind')
+        }),
+      ).rejects.toThrow('changed its mind')
+      expect([count('book'), count('resthooks_deliveries')]).toEqual([0, 0])
+
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('book').values({ id: 2, title: 'Emma', owner_id: 'u1' }).execute()
+        await env.hooks.modelEvent('Book', 'created', book, { tx: trx })
+      })
+      expect([count('book'), count('resthooks_events'), count('resthooks_deliveries')]).toEqual([
+        1, 1, 2,
+      ])
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('a failed outbox write inside the application’s transaction leaves none of its rows', async () => {
+    app.exec('BEGIN')
+    app.prepare('INSERT INTO book VALUES (?, ?, ?)').run(7, 'Emma', 'u1')
+    // Make the delivery insert fail after the event row was written.
+    app.exec(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
+      BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+    await expect(env.hooks.modelEvent('Book', 'created', book, { tx: app })).rejects.toThrow(
+      'refused',
+    )
+    app.exec('DROP TRIGGER refuse')
+    // The application caught the error and committed its own change anyway.
+    app.exec('COMMIT')
+    expect([count('book'), count('resthooks_events'), count('resthooks_deliveries')]).toEqual([
+      1, 0, 0,
+    ])
+  })
+
+  it('a running worker does not deadlock against an application transaction held across awaits', async () => {
+    const worker = env.hooks.worker({ pollIntervalMs: 10 })
+    await worker.start()
+    app.exec('BEGIN IMMEDIATE')
+    app.prepare('INSERT INTO book VALUES (?, ?, ?)').run(7, 'Emma', 'u1')
+    await env.hooks.modelEvent('Book', 'created', book, { tx: app })
+    // The worker polls while the application holds the write lock.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    app.exec('COMMIT')
+    await receiver.waitFor(2, 5000)
+    await worker.stop()
+    expect(receiver.requests).toHaveLength(2)
+  })
+
+  it('a tx that is not a transaction is a clear error, and nothing is written', async () => {
+    await expect(
+      env.hooks.modelEvent('Book', 'created', book, { tx: { not: 'a transaction' } }),
+    ).rejects.toThrow(/options.tx must be/)
+    expect(count('resthooks_events')).toBe(0)
+  })
+
+  it('with enabled: false nothing is written', async () => {
+    const off = await bookstoreHooks({ enabled: false })
+    try {
+      await off.hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+      expect(await off.hooks.modelEvent('Book', 'created', book)).toBeNull()
+      expect(await off.hooks.rawEvent('user.logged_in', {}, { owner: 'u1' })).toBeNull()
+      expect(await off.hooks.deliverPending()).toMatchObject({ succeeded: 0 })
+    } finally {
+      await off.close()
+    }
+  })
+
+  it('the match option narrows the subscriptions an event goes to', async () => {
+    const narrow = await bookstoreHooks({
+      match: (subscription, event) =>
+        subscription.metadata.minPages === undefined ||
+        (event.data as { pages: number }).pages >= Number(subscription.metadata.minPages),
+    })
+    try {
+      await narrow.hooks.subscribe({
+        owner: 'u1',
+        event: 'book.added',
+        target: receiver.url,
+        metadata: { minPages: 100 },
+      })
+      await narrow.hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+      const short = await narrow.hooks.modelEvent('Book', 'created', { ...book, pages: 50 })
+      const long = await narrow.hooks.modelEvent('Book', 'created', { ...book, pages: 500 })
+      expect([short?.deliveries, long?.deliveries]).toEqual([1, 2])
+    } finally {
+      await narrow.close()
+    }
+  })
+
+  it('a payload over the maximum body size is a clear error and writes nothing', async () => {
+    const small = await bookstoreHooks({ maxBodyBytes: 1024 })
+    try {
+      await expect(
+        small.hooks.rawEvent('user.logged_in', { blob: 'x'.repeat(2000) }, { owner: 'u1' }),
+      ).rejects.toThrow(/over the maximum body size of 1024 bytes/)
+      const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM resthooks_events`.execute(
+        small.hooks.store.db,
+      )
+      expect(Number(rows[0]?.n)).toBe(0)
+    } finally {
+      await small.close()
+    }
+  })
+})
