@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { EventError } from '../src/index.ts'
+import { EventError, fromKysely, type SqlExecutor } from '../src/index.ts'
 import { bookstoreHooks } from './support/bookstore.ts'
 import { type Receiver, startReceiver } from './support/receiver.ts'
 
@@ -89,5 +89,27 @@ describe('the seeds’ behaviours', () => {
     expect(result?.id).toMatch(/^evt_/)
     expect(await env.hooks.deliverPending()).toMatchObject({ succeeded: 0 })
     expect(receiver.requests).toHaveLength(0)
+  })
+})
+
+describe('finding the matching subscriptions', () => {
+  it('uses the index on the event, not a scan of all subscriptions', async () => {
+    const { hooks } = env
+    const store = fromKysely(hooks.store.db)
+    const statements: { text: string; values: readonly unknown[] }[] = []
+    // A bridge that records what dispatch runs, then runs it on the store's connection.
+    const recording: SqlExecutor = {
+      executeSql(text, values) {
+        statements.push({ text, values })
+        return store.executeSql(text, values)
+      },
+    }
+    await hooks.modelEvent('Book', 'created', { id: 1, ownerId: 'u1' }, { tx: recording })
+    const lookup = statements.find((s) => s.text.startsWith('select'))
+    if (!lookup) throw new Error('dispatch ran no select')
+    const { rows } = await store.executeSql(`EXPLAIN QUERY PLAN ${lookup.text}`, lookup.values)
+    const plan = (rows as { detail: string }[]).map((row) => row.detail).join('\n')
+    expect(plan).toMatch(/USING INDEX resthooks_subscriptions_event/)
+    expect(plan).not.toMatch(/SCAN resthooks_subscriptions(?! USING)/)
   })
 })
