@@ -29,6 +29,7 @@ export {
 export type { EventMap, EventRegistry, RegisteredEvent } from './events/event-registry.ts'
 export type { OwnerResolver } from './events/owner.ts'
 export { createHooks, type Hooks, type HooksOptions } from './hooks.ts'
+export type { Page } from './pages.ts'
 export type { Store } from './store/store.ts'
 export type {
   HmacDigest,
@@ -38,6 +39,6 @@ export type {
   SubscriptionWithSecret,
 } from './subscriptions/subscription.ts'
 export type { SubscribeInput, UpdateInput } from './subscriptions/subscription-input.ts'
-export type { ListOptions, OwnerScope, Page } from './subscriptions/subscriptions.ts'
+export type { ListOptions, OwnerScope } from './subscriptions/subscriptions.ts'
 export { fromKysely, fromNodeSqlite, type SqlExecutor, type TransactionLike } from './tx/index.ts'
 export { VERSION } from './version.ts'

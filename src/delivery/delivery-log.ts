@@ -1,6 +1,7 @@
+import { type Page, pageLimit, toPage } from '../pages.ts'
 import type { AttemptTable, DeliveryStatus, DeliveryTable } from '../store/schema.ts'
 import type { Store } from '../store/store.ts'
-import type { OwnerScope, Page } from '../subscriptions/subscriptions.ts'
+import type { OwnerScope } from '../subscriptions/subscriptions.ts'
 
 /** One delivery: an event occurrence on its way to one subscription. */
 export interface Delivery {
@@ -60,15 +61,14 @@ export function createDeliveryLog(deps: { store: Store; now: () => number }) {
     async listDeliveries(options: DeliveryListOptions): Promise<Page<Delivery> | undefined> {
       const subscription = await store.findSubscription(options.subscriptionId, options.owner)
       if (!subscription) return undefined
-      const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 250)
+      const limit = pageLimit(options.limit)
       const rows = await store.listDeliveries({
         subscriptionId: options.subscriptionId,
         limit: limit + 1,
         ...(options.cursor ? { before: options.cursor } : {}),
         ...(options.status ? { status: options.status } : {}),
       })
-      const data = rows.slice(0, limit).map(toDelivery)
-      return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null }
+      return toPage(rows, limit, toDelivery)
     },
 
     /** Makes a delivery due now, whatever its state; false when unknown. */

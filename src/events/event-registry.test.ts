@@ -40,13 +40,14 @@ describe('subscription patterns', () => {
     expect(got).toEqual(want)
   })
 
-  it.each(
-    table,
-  )('event %s reaches exactly the subscriptions %j (index lookup keys)', (name, want) => {
-    const keys = patternsMatching(name)
-    const got = labels.filter((label) => keys.includes(subscriptions[label]))
-    expect(got).toEqual(want)
-  })
+  it.each(table)(
+    'event %s reaches exactly the subscriptions %j (index lookup keys)',
+    (name, want) => {
+      const keys = patternsMatching(name)
+      const got = labels.filter((label) => keys.includes(subscriptions[label]))
+      expect(got).toEqual(want)
+    },
+  )
 
   const multiWord = 'shop.order.paid'
   const matching = ['shop.order.paid', '*', 'shop.*', 'shop.order.*', '*.paid', '*.order.paid']
@@ -67,12 +68,13 @@ describe('subscription patterns', () => {
     expect(patternsMatching(multiWord)).toContain(pattern)
   })
 
-  it.each(
-    notMatching,
-  )(`a multi-word event ${multiWord} does not reach a subscription to %s`, (pattern) => {
-    expect(patternMatches(pattern, multiWord)).toBe(false)
-    expect(patternsMatching(multiWord)).not.toContain(pattern)
-  })
+  it.each(notMatching)(
+    `a multi-word event ${multiWord} does not reach a subscription to %s`,
+    (pattern) => {
+      expect(patternMatches(pattern, multiWord)).toBe(false)
+      expect(patternsMatching(multiWord)).not.toContain(pattern)
+    },
+  )
 
   it('the index lookup keys of an event are exactly the patterns that match it, each once', () => {
     for (const name of ['foo.created', 'shop.order.paid', 'a.b.c.d']) {
@@ -252,17 +254,12 @@ describe('the event registry', () => {
   describe('what can be subscribed to', () => {
     const registry = createEventRegistry(events)
 
-    it.each([
-      'book.added',
-      'user.logged_in',
-      '*',
-      'book.*',
-      'user.*',
-      '*.added',
-      '*.logged_in',
-    ])('accepts %s', (pattern) => {
-      expect(registry.patternProblem(pattern)).toBeNull()
-    })
+    it.each(['book.added', 'user.logged_in', '*', 'book.*', 'user.*', '*.added', '*.logged_in'])(
+      'accepts %s',
+      (pattern) => {
+        expect(registry.patternProblem(pattern)).toBeNull()
+      },
+    )
 
     it.each(['book.sold', 'order.paid', 'hook.test'])('refuses the unknown name %s', (name) => {
       expect(registry.patternProblem(name)).toBe(
@@ -270,16 +267,14 @@ describe('the event registry', () => {
       )
     })
 
-    it.each([
-      'order.*',
-      '*.sold',
-      'book.added.*',
-      '*.book.added',
-    ])('refuses the pattern %s, which matches no registered event', (pattern) => {
-      expect(registry.patternProblem(pattern)).toMatch(
-        new RegExp(`^'${pattern.replace(/[.*]/g, '\\$&')}' matches no registered event`),
-      )
-    })
+    it.each(['order.*', '*.sold', 'book.added.*', '*.book.added'])(
+      'refuses the pattern %s, which matches no registered event',
+      (pattern) => {
+        expect(registry.patternProblem(pattern)).toMatch(
+          new RegExp(`^'${pattern.replace(/[.*]/g, '\\$&')}' matches no registered event`),
+        )
+      },
+    )
 
     it.each([
       'foo*',

@@ -19,8 +19,9 @@ const RESERVED_HEADERS = new Set([
 ])
 const RESERVED_PREFIXES = ['webhook-', 'hook-', 'proxy-', 'sec-', ':']
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-// Header values: visible characters, spaces and tabs; never CR, LF or NUL.
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/
+// Header values: visible characters, spaces, tabs and Latin-1 (RFC 9110 obs-text); never CR, LF
+// or NUL, and nothing above U+00FF, which HTTP cannot carry (undici refuses to send it).
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
 const MAX_TARGET_LENGTH = 2048
 const MAX_HEADERS = 32
@@ -40,8 +41,12 @@ const headers = z.record(z.string(), z.string()).superRefine((value, ctx) => {
   if (names.length > MAX_HEADERS) {
     ctx.addIssue({ code: 'custom', message: `at most ${MAX_HEADERS} headers` })
   }
+  const seen = new Set<string>()
   for (const name of names) {
-    const problem = headerProblem(name, value[name] ?? '')
+    const problem = seen.has(name.toLowerCase())
+      ? `header '${name}' is given twice (header names are case-insensitive)`
+      : headerProblem(name, value[name] ?? '')
+    seen.add(name.toLowerCase())
     if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [name] })
   }
 })
@@ -107,6 +112,9 @@ export function targetProblem(value: string): string | null {
     return `scheme '${url.protocol.slice(0, -1)}' is not allowed; use http or https`
   }
   if (url.hostname === '') return 'must have a host'
+  if (url.username !== '' || url.password !== '') {
+    return 'must not hold credentials; send them in a header such as authorization instead'
+  }
   return null
 }
 
@@ -118,7 +126,7 @@ export function headerProblem(name: string, value: string): string | null {
     return `header '${name}' is reserved and cannot be set`
   }
   if (!HEADER_VALUE.test(value)) {
-    return `header '${name}' has a value with control characters (CR, LF or NUL are not allowed)`
+    return `header '${name}' has a value with characters HTTP cannot carry (CR, LF, NUL and other control characters, or characters above U+00FF)`
   }
   if (value.length > MAX_HEADER_VALUE_LENGTH) {
     return `header '${name}' is longer than ${MAX_HEADER_VALUE_LENGTH} characters`

@@ -2,6 +2,7 @@ import { generateSecret } from '../delivery/signature.ts'
 import { ValidationError } from '../errors.ts'
 import type { EventRegistry } from '../events/event-registry.ts'
 import { newId } from '../ids.ts'
+import { type Page, pageLimit, toPage } from '../pages.ts'
 import type { SubscriptionTable } from '../store/schema.ts'
 import type { Store } from '../store/store.ts'
 import {
@@ -20,12 +21,6 @@ import {
 
 /** How long a rotated-out secret keeps signing beside the new one (Standard Webhooks). */
 export const SECRET_GRACE_MS = 24 * 60 * 60 * 1000
-
-/** A page of subscriptions; `next` is the cursor of the following page, or null. */
-export interface Page<T> {
-  data: T[]
-  next: string | null
-}
 
 export interface ListOptions {
   owner: string
@@ -63,7 +58,12 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
       try {
         deps.checkTargetHost(new URL(input.target).hostname)
       } catch (error) {
-        errors.push({ field: 'target', message: (error as Error).message })
+        // Said to the subscriber, who cannot change the operator's allow-list.
+        const reason = (error as { reason?: string }).reason ?? (error as Error).message
+        errors.push({
+          field: 'target',
+          message: `this address is not allowed as a target: ${reason}`,
+        })
       }
     }
     if (errors.length > 0) throw new ValidationError(errors)
@@ -75,7 +75,9 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
 
   return {
     /** Validates and stores a new subscription; returns it with its secret, shown this once. */
-    async subscribe(input: SubscribeInput & { metadata?: M }): Promise<SubscriptionWithSecret<M>> {
+    async subscribe(
+      input: SubscribeInput & { metadata?: M | undefined },
+    ): Promise<SubscriptionWithSecret<M>> {
       const valid = parseInput(subscribeInput, input)
       checkSemantics(valid)
       const at = now()
@@ -113,15 +115,14 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
 
     /** The owner's subscriptions, newest first, a page at a time. */
     async list(options: ListOptions): Promise<Page<Subscription<M>>> {
-      const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 250)
+      const limit = pageLimit(options.limit)
       const rows = await store.listSubscriptions({
         owner: options.owner,
         limit: limit + 1,
         ...(options.cursor ? { before: options.cursor } : {}),
         ...(options.event !== undefined ? { event: options.event } : {}),
       })
-      const data = rows.slice(0, limit).map((row) => toSubscription<M>(row))
-      return { data, next: rows.length > limit ? (data.at(-1)?.id ?? null) : null }
+      return toPage(rows, limit, (row) => toSubscription<M>(row))
     },
 
     /**
@@ -130,7 +131,7 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
      */
     async update(
       id: string,
-      changes: UpdateInput & { metadata?: M },
+      changes: UpdateInput & { metadata?: M | undefined },
       scope: OwnerScope = {},
     ): Promise<Subscription<M> | undefined> {
       const valid = parseInput(updateInput, changes)
