@@ -29,6 +29,8 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     listSubscriptions: (page) => subscriptions.listSubscriptions(db, page),
     updateSubscription: (id, owner, changes) =>
       subscriptions.updateSubscription(db, id, owner, changes),
+    rotateSecret: (id, owner, secret, previousExpiresAt, now) =>
+      subscriptions.rotateSecret(db, id, owner, secret, previousExpiresAt, now),
     deleteSubscription: (id, owner) => subscriptions.deleteSubscription(db, id, owner),
     findMatchingSubscriptions: (executor, patterns, owner) =>
       outbox.findMatchingSubscriptions(db, executor, patterns, owner),

@@ -90,6 +90,17 @@ export interface Store {
     changes: Partial<SubscriptionTable>,
   ): Promise<SubscriptionTable | undefined>
   /**
+   * Makes `secret` the subscription's secret and its current one the previous secret, valid
+   * until `previousExpiresAt`, in one statement; undefined when there is no such subscription.
+   */
+  rotateSecret(
+    id: string,
+    owner: string | undefined,
+    secret: string,
+    previousExpiresAt: number,
+    now: number,
+  ): Promise<SubscriptionTable | undefined>
+  /**
    * Removes the subscription with its deliveries and their attempts, atomically. A delivery
    * claimed meanwhile finds its subscription gone and is dropped. Returns whether it existed.
    */

@@ -49,6 +49,29 @@ export async function updateSubscription(
   return query.executeTakeFirst()
 }
 
+export async function rotateSecret(
+  db: Db,
+  id: string,
+  owner: string | undefined,
+  secret: string,
+  previousExpiresAt: number,
+  now: number,
+): Promise<SubscriptionTable | undefined> {
+  // One statement: the current secret becomes the previous one, even with rotations racing.
+  let query = db
+    .updateTable('resthooks_subscriptions')
+    .set((eb) => ({
+      previous_secret: eb.ref('secret'),
+      previous_secret_expires_at: previousExpiresAt,
+      secret,
+      updated_at: now,
+    }))
+    .where('id', '=', id)
+    .returningAll()
+  if (owner !== undefined) query = query.where('owner', '=', owner)
+  return query.executeTakeFirst()
+}
+
 export async function deleteSubscription(db: Db, id: string, owner?: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     let query = trx.deleteFrom('resthooks_subscriptions').where('id', '=', id)

@@ -166,16 +166,10 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
       id: string,
       scope: OwnerScope = {},
     ): Promise<SubscriptionWithSecret<M> | undefined> {
-      const current = await findOrUndefined(id, scope)
-      if (!current) return undefined
+      if (typeof id !== 'string') return undefined
       const at = now()
       const secret = generateSecret()
-      const row = await store.updateSubscription(id, scope.owner, {
-        secret,
-        previous_secret: current.secret,
-        previous_secret_expires_at: at + SECRET_GRACE_MS,
-        updated_at: at,
-      })
+      const row = await store.rotateSecret(id, scope.owner, secret, at + SECRET_GRACE_MS, at)
       return row && { ...toSubscription<M>(row), secret }
     },
   }
