@@ -2,6 +2,12 @@ import { EventEmitter } from 'node:events'
 import { createDeliveryAgent } from './delivery/delivery-agent.ts'
 import { createDeliveryLog } from './delivery/delivery-log.ts'
 import { createOperationalEmitter } from './delivery/operational-events.ts'
+import {
+  countDeliveries,
+  type PruneOptions,
+  type PruneTotals,
+  prune,
+} from './delivery/retention.ts'
 import { createRetrySchedule, type RetryOptions } from './delivery/retry-schedule.ts'
 import { createTargetGuard } from './delivery/target-guard.ts'
 import { type Transport, undiciTransport } from './delivery/transport.ts'
@@ -13,13 +19,18 @@ import {
   type WorkerDeps,
   type WorkerOptions,
 } from './delivery/worker.ts'
+import type { DispatchResult } from './dispatch/dispatcher.ts'
 import { createDispatcher, type MatchEvent } from './dispatch/dispatcher.ts'
 import type { Serializer } from './dispatch/serialize.ts'
 import { ConfigurationError } from './errors.ts'
+import { type EventFeedOptions, type EventRecord, listEvents } from './events/event-feed.ts'
 import { createEventRegistry, type EventMap } from './events/event-registry.ts'
 import { defaultOwner, type OwnerResolver } from './events/owner.ts'
+import type { Page } from './pages.ts'
+import type { DeliveryStatus } from './store/schema.ts'
 import type { Store } from './store/store.ts'
 import type { Metadata, Subscription } from './subscriptions/subscription.ts'
+import type { OwnerScope } from './subscriptions/subscriptions.ts'
 import { createSubscriptions } from './subscriptions/subscriptions.ts'
 import { VERSION } from './version.ts'
 
@@ -195,6 +206,25 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
 
     modelEvent: dispatcher.modelEvent,
     rawEvent: dispatcher.rawEvent,
+
+    /**
+     * Sends a `hook.test` event to this subscription only; undefined when it is unknown (or
+     * another owner's).
+     */
+    async sendTest(id: string, scope: OwnerScope = {}): Promise<DispatchResult | undefined> {
+      const subscription = await store.findSubscription(id, scope.owner)
+      return subscription && dispatcher.sendTest(subscription)
+    },
+
+    /** The owner's recent events, oldest first (the polling fallback). */
+    listEvents: (feed: EventFeedOptions): Promise<Page<EventRecord>> => listEvents(store, feed),
+
+    /** Deletes finished deliveries and events older than `before`, in bounded batches. */
+    prune: (pruning: PruneOptions): Promise<PruneTotals> => prune(store, pruning),
+
+    /** How many deliveries have `status` (changed since `since`, when given). */
+    countDeliveries: (counting: { status: DeliveryStatus; since?: Date }): Promise<number> =>
+      countDeliveries(store, counting),
 
     ...log,
 

@@ -8,6 +8,7 @@
 
 export type { Attempt, Delivery, DeliveryListOptions } from './delivery/delivery-log.ts'
 export type * from './delivery/operational-events.ts'
+export type { PruneOptions, PruneTotals } from './delivery/retention.ts'
 export type { RetryOptions } from './delivery/retry-schedule.ts'
 export { TargetRefusedError } from './delivery/target-guard.ts'
 export type { Transport, TransportRequest, TransportResponse } from './delivery/transport.ts'
@@ -26,6 +27,7 @@ export {
   PayloadTooLargeError,
   ValidationError,
 } from './errors.ts'
+export type { EventFeedOptions, EventRecord } from './events/event-feed.ts'
 export type { EventMap, EventRegistry, RegisteredEvent } from './events/event-registry.ts'
 export type { OwnerResolver } from './events/owner.ts'
 export { createHooks, type Hooks, type HooksOptions } from './hooks.ts'

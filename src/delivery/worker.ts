@@ -65,6 +65,9 @@ function createDeliveryLoop(deps: WorkerDeps, options: WorkerOptions) {
   const concurrency = positive(options.concurrency ?? 50, 'concurrency')
   const leaseMs = positive(options.leaseMs ?? 60_000, 'leaseMs')
   const claimBatchSize = positive(options.claimBatchSize ?? 100, 'claimBatchSize')
+  // While requests are in flight, claim again only once this many slots are free: claiming as
+  // each request finishes would cost one write (and, on SQLite, one sync) per delivery.
+  const refillAt = Math.max(1, Math.min(claimBatchSize, Math.ceil(concurrency / 4)))
   const { store, events } = deps
   const now = deps.attempt.now
 
@@ -84,7 +87,7 @@ function createDeliveryLoop(deps: WorkerDeps, options: WorkerOptions) {
 
   function pump(): void {
     const free = concurrency - inFlight
-    if (!accepting || claiming || !mayHaveMore || free <= 0) {
+    if (!accepting || claiming || !mayHaveMore || free <= 0 || (inFlight > 0 && free < refillAt)) {
       checkIdle()
       return
     }

@@ -61,6 +61,8 @@ interface Occurrence {
   ref: string | null
   /** A body per subscription (`toHookPayload`), fixed at dispatch. */
   bodyFor?: (subscription: SubscriptionTable) => string
+  /** The one subscription a test event goes to, instead of the matching ones. */
+  only?: SubscriptionTable
 }
 
 /** Turns model changes and custom events into one event row and its delivery rows. */
@@ -87,13 +89,15 @@ export function createDispatcher(deps: DispatcherDeps) {
       ref: occurrence.ref,
       created_at: at,
     }
-    let subscriptions = await store.findMatchingSubscriptions(
-      executor,
-      patternsMatching(event.name),
-      occurrence.owner,
-    )
+    let subscriptions = occurrence.only
+      ? [occurrence.only]
+      : await store.findMatchingSubscriptions(
+          executor,
+          patternsMatching(event.name),
+          occurrence.owner,
+        )
     const { match } = deps
-    if (match) {
+    if (match && !occurrence.only) {
       const seen: MatchEvent = {
         id: event.id,
         name: event.name,
@@ -137,6 +141,31 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   return {
+    /**
+     * Sends a `hook.test` event to this subscription only, whatever its event pattern, so that
+     * its owner can check the receiver (`POST /hooks/{id}/test`). It is delivered, signed and
+     * retried like any other event.
+     */
+    async sendTest(subscription: SubscriptionTable): Promise<DispatchResult> {
+      const data = toJsonText(
+        {
+          message: 'A test event from resthooks: your endpoint receives webhooks.',
+          subscription: subscription.id,
+        },
+        'the test event',
+      )
+      return dispatch(
+        {
+          event: { name: 'hook.test' },
+          owner: subscription.owner,
+          data,
+          ref: null,
+          only: subscription,
+        },
+        {},
+      )
+    },
+
     /**
      * Dispatches the event mapped to `Model.action` for `instance`. Resolves to null when no
      * event is mapped to it (ORM integrations call this for every change) or dispatch is off.

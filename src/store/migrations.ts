@@ -83,4 +83,20 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX resthooks_attempts_delivery ON resthooks_attempts (delivery_id, number)',
     ],
   },
+  {
+    version: 2,
+    name: 'api keys of the standalone service',
+    statements: [
+      `CREATE TABLE resthooks_api_keys (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL
+      )`,
+      // prune deletes finished deliveries by age
+      `CREATE INDEX resthooks_deliveries_finished ON resthooks_deliveries (created_at)
+        WHERE status <> 'pending'`,
+      'CREATE INDEX resthooks_events_created ON resthooks_events (created_at)',
+    ],
+  },
 ]

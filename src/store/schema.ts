@@ -82,6 +82,14 @@ export interface AttemptTable {
   error: string | null
 }
 
+export interface ApiKeyTable {
+  id: string
+  owner: string
+  /** SHA-256 of the key, hex: keys are random, so a fast hash suffices and the key is never stored. */
+  hash: string
+  created_at: number
+}
+
 export interface MigrationTable {
   version: number
   name: string
@@ -93,5 +101,6 @@ export interface Schema {
   resthooks_events: EventTable
   resthooks_deliveries: DeliveryTable
   resthooks_attempts: AttemptTable
+  resthooks_api_keys: ApiKeyTable
   resthooks_migrations: MigrationTable
 }

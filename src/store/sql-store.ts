@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely'
 import { fromKysely } from '../tx/kysely.ts'
+import * as apiKeys from './api-key-queries.ts'
 import * as deliveries from './delivery-queries.ts'
+import * as events from './event-queries.ts'
 import * as outbox from './outbox-queries.ts'
 import type { Schema } from './schema.ts'
 import type { Store } from './store.ts'
@@ -44,6 +46,11 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     retryDelivery: (id, owner, now) => deliveries.retryDelivery(db, id, owner, now),
     replayFailed: (subscriptionId, since, now) =>
       deliveries.replayFailed(db, subscriptionId, since, now),
+    listEvents: (owner, after, limit) => events.listEvents(db, owner, after, limit),
+    countDeliveries: (status, since) => events.countDeliveries(db, status, since),
+    pruneBatch: (before, batchSize) => events.pruneBatch(db, before, batchSize),
+    insertApiKey: (row) => apiKeys.insertApiKey(db, row),
+    findApiKeyOwner: (hash) => apiKeys.findApiKeyOwner(db, hash),
     watchForWork: (onWork) => parts.watchForWork(onWork),
   }
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { SqlExecutor } from '../tx/sql-executor.ts'
 import type {
+  ApiKeyTable,
   AttemptTable,
   DeliveryStatus,
   DeliveryTable,
@@ -142,6 +143,21 @@ export interface Store {
   retryDelivery(id: string, owner: string | undefined, now: number): Promise<boolean>
   /** Makes the subscription's failed deliveries created since `since` pending; their count. */
   replayFailed(subscriptionId: string, since: number, now: number): Promise<number>
+
+  /** The owner's events and broadcast events with ids after `after`, oldest first. */
+  listEvents(owner: string, after: string | undefined, limit: number): Promise<EventTable[]>
+  /** How many deliveries have `status`, counting only those changed since `since` when given. */
+  countDeliveries(status: DeliveryStatus, since?: number): Promise<number>
+  /**
+   * Deletes one bounded batch of finished deliveries (with their attempts) created before
+   * `before`, or, once none are left, of events before it without deliveries. Pending deliveries
+   * are never deleted. Each batch is its own short transaction; repeat until both counts are 0.
+   */
+  pruneBatch(before: number, batchSize: number): Promise<{ deliveries: number; events: number }>
+
+  insertApiKey(row: ApiKeyTable): Promise<void>
+  /** The owner of the API key with this hash, or undefined. */
+  findApiKeyOwner(hash: string): Promise<string | undefined>
 
   /**
    * Calls `onWork` soon after another connection commits (new deliveries may be due), until the
