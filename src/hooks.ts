@@ -25,7 +25,9 @@ import type { Serializer } from './dispatch/serialize.ts'
 import { ConfigurationError } from './errors.ts'
 import { type EventFeedOptions, type EventRecord, listEvents } from './events/event-feed.ts'
 import { createEventRegistry, type EventMap } from './events/event-registry.ts'
+import { createEventTypes } from './events/event-types.ts'
 import { defaultOwner, type OwnerResolver } from './events/owner.ts'
+import { type ApiOptions, createApi } from './http/api.ts'
 import type { Page } from './pages.ts'
 import type { DeliveryStatus } from './store/schema.ts'
 import type { Store } from './store/store.ts'
@@ -143,6 +145,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
   const { store } = options
   const now = options.now ?? Date.now
   const registry = createEventRegistry(options.events ?? {})
+  const eventTypes = createEventTypes(store, registry)
   const guard = options.ssrfGuard === false ? null : createTargetGuard(options)
   const agent = createDeliveryAgent({
     guard,
@@ -157,6 +160,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
     store,
     registry,
     checkTargetHost: (hostname) => guard?.checkHost(hostname),
+    reloadEvents: eventTypes.reload,
     now,
   })
   const dispatcher = createDispatcher({
@@ -170,6 +174,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
     maxBodyBytes: options.maxBodyBytes ?? 256 * 1024,
     now,
     onCommitted: () => localWork.emit('work'),
+    reloadEvents: eventTypes.reload,
   })
   const workerDeps: WorkerDeps = {
     store,
@@ -190,12 +195,18 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
   const workers = new Set<Worker>()
   const log = createDeliveryLog({ store, now })
 
-  return {
+  const self = {
     /** The registered events. */
     events: registry,
     store,
-    /** Creates or upgrades the schema (safe to run from several processes at once). */
-    migrate: () => store.migrate(),
+    /**
+     * Creates or upgrades the schema (safe to run from several processes at once), and loads the
+     * event types registered at run time.
+     */
+    async migrate(): Promise<void> {
+      await store.migrate()
+      await eventTypes.load()
+    },
 
     subscribe: subscriptions.subscribe,
     getSubscription: subscriptions.get,
@@ -231,6 +242,23 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
     /** Listens to an operational event; returns a function that removes the listener. */
     on: emitter.on,
 
+    /** Reports an unexpected error on the `error` operational event. */
+    reportError: (error: Error) => emitter.emit('error', error),
+
+    /**
+     * Registers more events at run time, for this process and (stored) for every other one.
+     * The same checks as the `events` option; a mistake is a ConfigurationError.
+     */
+    registerEvents: (map: EventMap) => eventTypes.register(map),
+
+    /**
+     * The subscription API as a Web-standard handler, `(Request) => Promise<Response>`.
+     *
+     * @example
+     * const handler = hooks.api({ authenticate: async (req) => (await session(req))?.userId })
+     */
+    api: (apiOptions: ApiOptions) => createApi(self, apiOptions),
+
     /** A delivery worker; `start()` it, and `stop()` it before closing. */
     worker(workerOptions: WorkerOptions = {}): Worker {
       const worker = createWorker(workerDeps, workerOptions)
@@ -250,6 +278,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
       await store.close()
     },
   }
+  return self
 }
 
 export type Hooks<M extends Metadata = Metadata> = ReturnType<typeof createHooks<M>>

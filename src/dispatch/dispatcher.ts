@@ -52,6 +52,8 @@ export interface DispatcherDeps {
   now: () => number
   /** Called after the store's own transaction committed new deliveries. */
   onCommitted: () => void
+  /** Reloads event types registered by other processes; called before refusing a name. */
+  reloadEvents: () => Promise<void>
 }
 
 interface Occurrence {
@@ -230,7 +232,11 @@ export function createDispatcher(deps: DispatcherDeps) {
       options: RawEventOptions,
     ): Promise<DispatchResult | null> {
       if (!deps.enabled) return null
-      const event = typeof name === 'string' ? registry.get(name) : undefined
+      let event = typeof name === 'string' ? registry.get(name) : undefined
+      if (!event && typeof name === 'string') {
+        await deps.reloadEvents()
+        event = registry.get(name)
+      }
       if (!event) {
         throw new EventError(
           `unknown event '${String(name)}'; register it in options.events (registered: ${registry.names().join(', ') || 'none'})`,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely, Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import type { AttemptTable, DeliveryTable, Schema } from './schema.ts'
 import type { ClaimedDelivery, DeliveryOutcome, DeliveryPage, RecordedOutcomes } from './store.ts'
 
@@ -90,9 +90,93 @@ export async function recordOutcomes(
   const recorded: RecordedOutcomes = { disabled: [], removed: [] }
   if (outcomes.length === 0) return recorded
   await db.transaction().execute(async (trx) => {
-    for (const outcome of outcomes) await recordOne(trx, outcome, now, recorded)
+    // Successes, the common case, are recorded a run at a time in a few statements; anything
+    // else one by one. Runs keep the batch's order, so the result is the same as one by one.
+    let run: SucceededOutcome[] = []
+    for (const outcome of outcomes) {
+      if (outcome.result === 'succeeded') {
+        run.push(outcome)
+        continue
+      }
+      await recordSucceeded(trx, run, now)
+      run = []
+      await recordOne(trx, outcome, now, recorded)
+    }
+    await recordSucceeded(trx, run, now)
   })
   return recorded
+}
+
+type SucceededOutcome = Extract<DeliveryOutcome, { result: 'succeeded' }>
+
+// Rows per statement: well under SQLite's oldest limit of 999 bound parameters.
+const ATTEMPT_ROWS = 50
+const DELIVERY_ROWS = 250
+
+/** Records successful outcomes as `recordOne` would, in a few statements for the whole run. */
+async function recordSucceeded(
+  trx: Transaction<Schema>,
+  outcomes: readonly SucceededOutcome[],
+  now: number,
+): Promise<void> {
+  if (outcomes.length === 0) return
+  if (outcomes.length === 1 && outcomes[0]) {
+    await recordOne(trx, outcomes[0], now, { disabled: [], removed: [] })
+    return
+  }
+  const attempts = outcomes.flatMap((outcome) => (outcome.attempt ? [outcome.attempt] : []))
+  for (const rows of chunks(attempts, ATTEMPT_ROWS)) {
+    await trx.insertInto('resthooks_attempts').values(rows).execute()
+  }
+  // One UPDATE per response status (nearly always one): each row still only if it holds the
+  // claim's token, `lease_token = CASE id WHEN <id> THEN <its token> END`.
+  const byStatus = new Map<number | null, SucceededOutcome[]>()
+  for (const outcome of outcomes) {
+    const status = outcome.attempt?.response_status ?? null
+    const group = byStatus.get(status)
+    if (group) group.push(outcome)
+    else byStatus.set(status, [outcome])
+  }
+  for (const [status, group] of byStatus) {
+    for (const rows of chunks(group, DELIVERY_ROWS)) {
+      const token = sql<string>`case ${sql.ref('id')} ${sql.join(
+        rows.map((o) => sql`when ${o.deliveryId} then ${o.leaseToken}`),
+        sql` `,
+      )} end`
+      await trx
+        .updateTable('resthooks_deliveries')
+        .set((eb) => ({
+          lease_token: null,
+          updated_at: now,
+          last_status: status,
+          status: 'succeeded',
+          last_error: null,
+          attempts: eb('attempts', '+', 1),
+        }))
+        .where(
+          'id',
+          'in',
+          rows.map((o) => o.deliveryId),
+        )
+        .where('lease_token', '=', token)
+        .execute()
+    }
+  }
+  const subscriptionIds = [...new Set(outcomes.map((o) => o.subscriptionId))]
+  for (const ids of chunks(subscriptionIds, DELIVERY_ROWS)) {
+    await trx
+      .updateTable('resthooks_subscriptions')
+      .set({ failing_since: null })
+      .where('id', 'in', ids)
+      .where('failing_since', 'is not', null)
+      .execute()
+  }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
 }
 
 async function recordOne(

@@ -85,7 +85,7 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'api keys of the standalone service',
+    name: 'api keys, run-time event types, retention indexes',
     statements: [
       `CREATE TABLE resthooks_api_keys (
         id TEXT PRIMARY KEY,
@@ -97,6 +97,12 @@ export const migrations: readonly Migration[] = [
       `CREATE INDEX resthooks_deliveries_finished ON resthooks_deliveries (created_at)
         WHERE status <> 'pending'`,
       'CREATE INDEX resthooks_events_created ON resthooks_events (created_at)',
+      // Event types registered at run time (POST /event-types), shared by every process.
+      `CREATE TABLE resthooks_event_types (
+        name TEXT PRIMARY KEY,
+        mapping TEXT,
+        created_at BIGINT NOT NULL
+      )`,
     ],
   },
 ]

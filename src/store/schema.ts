@@ -90,6 +90,13 @@ export interface ApiKeyTable {
   created_at: number
 }
 
+export interface EventTypeTable {
+  name: string
+  /** `Model.action`, or null for a custom event. */
+  mapping: string | null
+  created_at: number
+}
+
 export interface MigrationTable {
   version: number
   name: string
@@ -102,5 +109,6 @@ export interface Schema {
   resthooks_deliveries: DeliveryTable
   resthooks_attempts: AttemptTable
   resthooks_api_keys: ApiKeyTable
+  resthooks_event_types: EventTypeTable
   resthooks_migrations: MigrationTable
 }

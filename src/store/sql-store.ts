@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely'
 import { fromKysely } from '../tx/kysely.ts'
-import * as apiKeys from './api-key-queries.ts'
 import * as deliveries from './delivery-queries.ts'
 import * as events from './event-queries.ts'
 import * as outbox from './outbox-queries.ts'
 import type { Schema } from './schema.ts'
+import * as service from './service-queries.ts'
 import type { Store } from './store.ts'
 import * as subscriptions from './subscription-queries.ts'
 
@@ -49,8 +49,10 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     listEvents: (owner, after, limit) => events.listEvents(db, owner, after, limit),
     countDeliveries: (status, since) => events.countDeliveries(db, status, since),
     pruneBatch: (before, batchSize) => events.pruneBatch(db, before, batchSize),
-    insertApiKey: (row) => apiKeys.insertApiKey(db, row),
-    findApiKeyOwner: (hash) => apiKeys.findApiKeyOwner(db, hash),
+    insertApiKey: (row) => service.insertApiKey(db, row),
+    findApiKeyOwner: (hash) => service.findApiKeyOwner(db, hash),
+    saveEventTypes: (rows) => service.saveEventTypes(db, rows),
+    listEventTypes: () => service.listEventTypes(db),
     watchForWork: (onWork) => parts.watchForWork(onWork),
   }
 }

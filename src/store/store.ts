@@ -6,6 +6,7 @@ import type {
   DeliveryStatus,
   DeliveryTable,
   EventTable,
+  EventTypeTable,
   Schema,
   SubscriptionTable,
 } from './schema.ts'
@@ -158,6 +159,10 @@ export interface Store {
   insertApiKey(row: ApiKeyTable): Promise<void>
   /** The owner of the API key with this hash, or undefined. */
   findApiKeyOwner(hash: string): Promise<string | undefined>
+
+  /** Stores run-time event types; a name already stored keeps its first mapping. */
+  saveEventTypes(rows: EventTypeTable[]): Promise<void>
+  listEventTypes(): Promise<EventTypeTable[]>
 
   /**
    * Calls `onWork` soon after another connection commits (new deliveries may be due), until the

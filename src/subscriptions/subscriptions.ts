@@ -41,6 +41,8 @@ export interface SubscriptionsDeps {
   registry: EventRegistry
   /** Refuses targets the SSRF guard would never admit (IP literals), at subscribe time. */
   checkTargetHost: (hostname: string) => void
+  /** Reloads event types registered by other processes; called before refusing an event. */
+  reloadEvents: () => Promise<void>
   now: () => number
 }
 
@@ -48,10 +50,17 @@ export interface SubscriptionsDeps {
 export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps) {
   const { store, registry, now } = deps
 
-  function checkSemantics(input: { event?: string | undefined; target?: string | undefined }) {
+  async function checkSemantics(input: {
+    event?: string | undefined
+    target?: string | undefined
+  }) {
     const errors = []
     if (input.event !== undefined) {
-      const problem = registry.patternProblem(input.event)
+      let problem = registry.patternProblem(input.event)
+      if (problem) {
+        await deps.reloadEvents()
+        problem = registry.patternProblem(input.event)
+      }
       if (problem) errors.push({ field: 'event', message: problem })
     }
     if (input.target !== undefined) {
@@ -79,7 +88,7 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
       input: SubscribeInput & { metadata?: M | undefined },
     ): Promise<SubscriptionWithSecret<M>> {
       const valid = parseInput(subscribeInput, input)
-      checkSemantics(valid)
+      await checkSemantics(valid)
       const at = now()
       const row: SubscriptionTable = {
         id: newId('hook'),
@@ -135,7 +144,7 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
       scope: OwnerScope = {},
     ): Promise<Subscription<M> | undefined> {
       const valid = parseInput(updateInput, changes)
-      checkSemantics(valid)
+      await checkSemantics(valid)
       const patch: Partial<SubscriptionTable> = { updated_at: now() }
       if (valid.event !== undefined) patch.event = valid.event
       if (valid.target !== undefined) patch.target = valid.target
