@@ -33,6 +33,17 @@ const DRAIN_LIMIT = 64 * 1024
 export function undiciTransport(dispatcher: Dispatcher): Transport {
   return async ({ url, method, headers, body, signal }) => {
     const response = await request(url, { method, headers, body, signal, dispatcher })
+    const length = Number(response.headers['content-length'])
+    if (Number.isSafeInteger(length) && length <= DRAIN_LIMIT) {
+      // A short body of known length (the common case) in one read: undici fails the request
+      // if the body does not match its content-length, so this reads at most DRAIN_LIMIT bytes.
+      const bytes = Buffer.from(await response.body.arrayBuffer())
+      return {
+        status: response.statusCode,
+        headers: flattenHeaders(response.headers),
+        body: bytes.subarray(0, RESPONSE_BODY_LIMIT).toString('utf8'),
+      }
+    }
     const chunks: Buffer[] = []
     let kept = 0
     let read = 0

@@ -67,7 +67,7 @@ function createDeliveryLoop(deps: WorkerDeps, options: WorkerOptions) {
   const claimBatchSize = positive(options.claimBatchSize ?? 100, 'claimBatchSize')
   // While requests are in flight, claim again only once this many slots are free: claiming as
   // each request finishes would cost one write (and, on SQLite, one sync) per delivery.
-  const refillAt = Math.max(1, Math.min(claimBatchSize, Math.ceil(concurrency / 4)))
+  const refillAt = Math.max(1, Math.min(claimBatchSize, Math.ceil(concurrency / 2)))
   const { store, events } = deps
   const now = deps.attempt.now
 
