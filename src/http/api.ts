@@ -2,7 +2,6 @@ import { asError } from '../delivery/operational-events.ts'
 import { ConfigurationError, EventError, PayloadTooLargeError, ValidationError } from '../errors.ts'
 import type { Hooks } from '../hooks.ts'
 import { parseInput } from '../subscriptions/subscription-input.ts'
-import { createOpenApiDocument } from './openapi.ts'
 import { problem } from './problem.ts'
 import { ProblemResponse, readJsonBody } from './request-body.ts'
 import { compilePath, type Route } from './route.ts'
@@ -54,21 +53,15 @@ export function createApi(
   }
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024 + 1024
   const routes = createRoutes(hooks).map((r) => ({ route: r, match: compilePath(r.path) }))
-  let openapi: string | undefined
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url)
-    if (!url.pathname.startsWith(basePath)) return problem('not-found', 'not an API path')
-    const pathname = url.pathname.slice(basePath.length) || '/'
-    if (request.method === 'GET' && pathname === '/openapi.json') {
-      openapi ??= JSON.stringify(
-        createOpenApiDocument(
-          routes.map((r) => r.route),
-          basePath,
-        ),
-      )
-      return new Response(openapi, { headers: { 'content-type': 'application/json' } })
+    // '/api' mounts '/api' and '/api/…', never '/apihooks'.
+    const rest = url.pathname.slice(basePath.length)
+    if (!url.pathname.startsWith(basePath) || (rest !== '' && !rest.startsWith('/'))) {
+      return problem('not-found', 'not an API path')
     }
+    const pathname = rest || '/'
     const candidates = routes
       .map(({ route, match }) => ({ route, params: match(pathname) }))
       .filter((c) => c.params !== null)
@@ -85,13 +78,14 @@ export function createApi(
     const query = route.query
       ? parseInput(route.query, Object.fromEntries(url.searchParams))
       : undefined
-    const body = route.body
-      ? parseInput(route.body, (await readJsonBody(request, maxBodyBytes)) ?? {})
-      : undefined
+    // An empty body reads as {}; `null`, like any JSON that is not an object, is refused.
+    const json = route.body ? await readJsonBody(request, maxBodyBytes) : undefined
+    const body = route.body ? parseInput(route.body, json === undefined ? {} : json) : undefined
     return route.handle({ owner, params: found.params ?? {}, query, body, basePath })
   }
 
   async function authorize(route: Route, request: Request): Promise<string> {
+    if (route.auth === 'public') return ''
     if (route.auth === 'producer') {
       const producer = (await options.authenticateProducer?.(request)) === true
       if (producer) return ''

@@ -43,7 +43,12 @@ export function createOpenApiDocument(routes: readonly Route[], basePath: string
         parameters.push({ name, in: 'query', required: false, schema: rest, description })
       }
     }
-    const errors = [400, 401, ...(route.body ? [413, 415] : []), ...(route.errors ?? [])]
+    const errors = [
+      ...(route.query || route.body ? [400] : []),
+      ...(route.auth === 'public' ? [] : [401]),
+      ...(route.body ? [413, 415] : []),
+      ...(route.errors ?? []),
+    ]
     const responses: Record<string, unknown> = {
       [route.success.status]: {
         description: route.success.description,
@@ -52,10 +57,13 @@ export function createOpenApiDocument(routes: readonly Route[], basePath: string
           : {}),
       },
     }
-    for (const status of errors.sort()) {
+    for (const status of errors.sort((a, b) => a - b)) {
       const kind = Object.values(PROBLEMS).find((p) => p.status === status)
       responses[status] = {
-        description: kind?.title ?? 'Error',
+        description:
+          status === 400
+            ? 'The request is invalid: bad JSON, fields or query parameters'
+            : (kind?.title ?? 'Error'),
         content: { 'application/problem+json': { schema: problemRef } },
       }
     }

@@ -10,9 +10,16 @@ export class ProblemResponse extends Error {
 }
 
 /**
+ * How deeply a request body may nest arrays and objects. Deeper JSON is refused with a 400:
+ * the engine serializes payloads recursively, and `[[[[…]]]]` within the size limit would
+ * otherwise overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 100
+
+/**
  * Reads a JSON request body of at most `maxBytes`: 415 for another content type, 413 when too
- * large (counted as it streams in, whatever Content-Length says), 400 for invalid JSON. An empty
- * body reads as `undefined`.
+ * large (counted as it streams in, whatever Content-Length says), 400 for invalid JSON or JSON
+ * nested deeper than MAX_JSON_DEPTH. An empty body reads as `undefined`.
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? '0')
@@ -42,11 +49,36 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     )
   }
   const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks))
+  let value: unknown
   try {
-    return JSON.parse(text) as unknown
+    value = JSON.parse(text) as unknown
   } catch (error) {
     throw new ProblemResponse(problem('invalid-json', (error as Error).message))
   }
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    const message = `JSON nested deeper than ${MAX_JSON_DEPTH} levels is not accepted`
+    throw new ProblemResponse(problem('validation', message, { errors: [{ field: '', message }] }))
+  }
+  return value
+}
+
+/** Whether the arrays and objects of valid JSON `text` nest deeper than `max`. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c)
+        i++ // a backslash escapes the next character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      depth++
+      if (depth > max) return true
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return false
 }
 
 function tooLarge(maxBytes: number): ProblemResponse {

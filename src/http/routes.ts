@@ -1,7 +1,9 @@
+import { EventError } from '../errors.ts'
 import type { Hooks } from '../hooks.ts'
 import type { Subscription } from '../subscriptions/subscription.ts'
+import { createOpenApiDocument } from './openapi.ts'
 import { json, problem } from './problem.ts'
-import { route } from './route.ts'
+import { type Route, route } from './route.ts'
 import {
   deliverySchema,
   deliveryWithAttemptsSchema,
@@ -30,9 +32,13 @@ function publicSubscription<S extends Subscription>(subscription: S): Omit<S, 'o
   return rest
 }
 
-/** Every route of the subscription API (PRODUCT §4) and of the service's event ingest. */
-export function createRoutes(hooks: Hooks) {
-  return [
+/**
+ * Every route of the subscription API (PRODUCT §4), of the service's event ingest, and the
+ * OpenAPI document that describes them all.
+ */
+export function createRoutes(hooks: Hooks): Route[] {
+  const documents = new Map<string, string>()
+  const routes: Route[] = [
     route({
       method: 'GET',
       path: '/event-types',
@@ -257,11 +263,20 @@ export function createRoutes(hooks: Hooks) {
       success: { status: 202, description: 'Queued', schema: dispatchResultSchema },
       errors: [403],
       async handle({ body }) {
-        const result = await hooks.rawEvent(body.event, body.data, {
-          ...(body.owner !== undefined ? { owner: body.owner } : {}),
-          ...(body.broadcast !== undefined ? { broadcast: body.broadcast } : {}),
-        })
-        return json(202, result ?? { id: null, deliveries: 0 })
+        try {
+          const result = await hooks.rawEvent(body.event, body.data, {
+            ...(body.owner !== undefined ? { owner: body.owner } : {}),
+            ...(body.broadcast !== undefined ? { broadcast: body.broadcast } : {}),
+          })
+          return json(202, result ?? { id: null, deliveries: 0 })
+        } catch (error) {
+          if (!(error instanceof EventError)) throw error
+          // The body's shape was checked above: what is left is the name, or the data.
+          const field = hooks.events.get(body.event) ? 'data' : 'event'
+          return problem('invalid-event', error.message, {
+            errors: [{ field, message: error.message }],
+          })
+        }
       },
     }),
     route({
@@ -278,5 +293,22 @@ export function createRoutes(hooks: Hooks) {
         return json(201, { data: hooks.events.names().map((name) => ({ name })) })
       },
     }),
+    route({
+      method: 'GET',
+      path: '/openapi.json',
+      operationId: 'getOpenApiDocument',
+      summary: 'This OpenAPI 3.1 document',
+      auth: 'public',
+      success: { status: 200, description: 'The OpenAPI 3.1 document' },
+      async handle({ basePath }) {
+        let document = documents.get(basePath)
+        if (document === undefined) {
+          document = JSON.stringify(createOpenApiDocument(routes, basePath))
+          documents.set(basePath, document)
+        }
+        return new Response(document, { headers: { 'content-type': 'application/json' } })
+      },
+    }),
   ]
+  return routes
 }

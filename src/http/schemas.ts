@@ -29,12 +29,32 @@ export const updateBody = updateInput
 export const replayBody = z.strictObject({
   since: isoTime.meta({ description: 'Re-queue failed deliveries created since this time.' }),
 })
-export const ingestBody = z.strictObject({
-  event: z.string().min(1).meta({ example: 'order.paid' }),
-  data: z.unknown().meta({ description: 'The event’s payload, sent as `data`.' }),
-  owner: z.string().min(1).max(255).optional(),
-  broadcast: z.boolean().optional(),
-})
+export const ingestBody = z
+  .strictObject({
+    event: z.string().min(1).meta({ example: 'order.paid' }),
+    data: z.unknown().meta({ description: 'The event’s payload, sent as `data`.' }),
+    owner: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .meta({ description: 'The owner whose subscriptions receive it; or `broadcast: true`.' }),
+    broadcast: z
+      .boolean()
+      .optional()
+      .meta({ description: 'true: every owner’s matching subscriptions receive it.' }),
+  })
+  .superRefine((value, ctx) => {
+    if (value.owner !== undefined && value.broadcast === true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['broadcast'],
+        message: 'give owner or broadcast: true, not both',
+      })
+    } else if (value.owner === undefined && value.broadcast !== true) {
+      ctx.addIssue({ code: 'custom', path: ['owner'], message: 'give owner, or broadcast: true' })
+    }
+  })
 export const registerEventTypesBody = z.strictObject({
   events: z
     .record(z.string(), z.string().nullable())
