@@ -70,10 +70,15 @@ async function change(sql: string, params: (string | number)[], action: string, 
 }
 const book = { id: Date.now() % 100_000, title: 'The Two Towers', owner_id: 'u1' }
 await change('INSERT INTO book VALUES (?, ?, ?)', [book.id, book.title, 'u1'], 'created', book)
-await change('UPDATE book SET title = ? WHERE id = ?', ['The Return of the King', book.id], 'updated', {
-  ...book,
-  title: 'The Return of the King',
-})
+await change(
+  'UPDATE book SET title = ? WHERE id = ?',
+  ['The Return of the King', book.id],
+  'updated',
+  {
+    ...book,
+    title: 'The Return of the King',
+  },
+)
 await change('DELETE FROM book WHERE id = ?', [book.id], 'deleted', book)
 
 // 5. Wait for the three webhooks, then shut down cleanly.

@@ -1,0 +1,118 @@
+import type { Command } from 'commander'
+import { adminKeyProblem } from '../service/admin-key.ts'
+import type { Service } from '../service/service.ts'
+import { VERSION } from '../version.ts'
+import { CommandFailed, UsageError } from './cli-errors.ts'
+import { followDeliveries } from './delivery-lines.ts'
+import { loadEventsFile } from './events-file.ts'
+import { parsePort, parsePositiveInteger } from './option-parsers.ts'
+import { createOutput } from './output.ts'
+import { exitSoon, shutdownSignal } from './shutdown.ts'
+import { openMigratedHooks, storageOf, withCommonOptions } from './storage.ts'
+
+interface ServeOptions {
+  port: number
+  host: string
+  events?: string
+  worker: boolean
+  concurrency: number
+}
+
+/** `resthooks serve`: the REST API, the event ingest and the delivery worker in one process. */
+export function registerServe(program: Command): void {
+  const command = program
+    .command('serve')
+    .description('run the REST API, the event ingest and the delivery worker in one process')
+    .option('--port <port>', 'the port to listen on (0: any free port)', parsePort, 8080)
+    .option('--host <host>', 'the address to listen on', '127.0.0.1')
+    .option('--events <file>', 'the events map, as JSON (the library’s `events` option)')
+    .option('--no-worker', 'run without the delivery worker (run `resthooks worker` apart)')
+    .option('--concurrency <n>', 'deliveries in flight at once', parsePositiveInteger, 50)
+  withCommonOptions(command)
+    .addHelpText(
+      'after',
+      `
+Environment:
+  RESTHOOKS_ADMIN_KEY  the event producer's key (Authorization: Bearer <key>), for
+                       POST /events and POST /event-types; at least 16 characters
+
+Owners authenticate with API keys from \`resthooks keys create --owner <id>\`.
+SIGTERM or SIGINT stops the service; deliveries in flight finish and are recorded.
+
+Example:
+  echo '{"book.added": "Book.created", "user.logged_in": null}' > events.json
+  RESTHOOKS_ADMIN_KEY=$(openssl rand -hex 32) resthooks serve --events events.json`,
+    )
+    .action(serve)
+}
+
+async function serve(options: ServeOptions, command: Command): Promise<void> {
+  const storage = storageOf(command)
+  const output = createOutput(storage.json)
+  const adminKey = process.env.RESTHOOKS_ADMIN_KEY || undefined
+  if (adminKey !== undefined) {
+    const problem = adminKeyProblem(adminKey)
+    if (problem) throw new UsageError(problem)
+  }
+  const events = options.events === undefined ? undefined : loadEventsFile(options.events)
+  const hooks = await openMigratedHooks(storage, events ? { events } : {})
+
+  let service: Service
+  try {
+    const { startService } = await import('../service/service.ts')
+    service = await startService({
+      hooks,
+      port: options.port,
+      host: options.host,
+      adminKey,
+      worker: options.worker,
+      concurrency: options.concurrency,
+      log: {
+        info: (message) => {
+          if (output.interactive) output.line(message)
+        },
+        error: (message) => process.stderr.write(`${message}\n`),
+      },
+    })
+  } catch (error) {
+    await hooks.close()
+    throw listenFailure(error, options)
+  }
+  const live = output.interactive ? followDeliveries(hooks, (line) => output.line(line)) : null
+
+  const worker = options.worker ? `worker on, concurrency ${options.concurrency}` : 'no worker'
+  output.result(`resthooks ${VERSION} listening on ${service.url} (${storage.path}, ${worker})`, {
+    listening: service.url,
+    host: service.host,
+    port: service.port,
+    db: storage.path,
+    worker: options.worker,
+    producer: adminKey !== undefined,
+  })
+  if (adminKey === undefined) {
+    output.warn('RESTHOOKS_ADMIN_KEY is not set: POST /events and POST /event-types answer 403')
+  }
+  if (output.interactive) output.note('Press Ctrl-C to stop.')
+
+  const signal = await shutdownSignal(() => process.stderr.write('stopping at once\n'))
+  output.note(`${signal}: stopping; deliveries in flight finish first (again to stop at once)`)
+  await service.stop()
+  live?.stop()
+  await hooks.close()
+  if (storage.json) output.result('', { stopped: true, signal })
+  else output.note('stopped')
+  exitSoon(0)
+}
+
+function listenFailure(error: unknown, options: ServeOptions): Error {
+  const code = (error as NodeJS.ErrnoException).code
+  const where = `${options.host}:${options.port}`
+  if (code === 'EADDRINUSE') {
+    return new CommandFailed(`${where} is already in use; choose another --port`)
+  }
+  if (code === 'EACCES') return new CommandFailed(`not allowed to listen on ${where}`)
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new CommandFailed(`cannot listen on ${where}: no such local address (--host)`)
+  }
+  return error as Error
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander'
+import { followDeliveries } from './delivery-lines.ts'
+import { parsePositiveInteger } from './option-parsers.ts'
+import { createOutput } from './output.ts'
+import { exitSoon, shutdownSignal } from './shutdown.ts'
+import { openMigratedHooks, storageOf, withCommonOptions } from './storage.ts'
+
+interface WorkerCommandOptions {
+  concurrency: number
+}
+
+/** `resthooks worker`: the delivery worker alone, until SIGTERM or SIGINT. */
+export function registerWorker(program: Command): void {
+  const command = program
+    .command('worker')
+    .description('run the delivery worker alone (as many as you like on one database)')
+    .option('--concurrency <n>', 'deliveries in flight at once', parsePositiveInteger, 50)
+  withCommonOptions(command)
+    .addHelpText(
+      'after',
+      '\nSIGTERM or SIGINT stops the worker; deliveries in flight finish and are recorded.',
+    )
+    .action(runWorker)
+}
+
+async function runWorker(options: WorkerCommandOptions, command: Command): Promise<void> {
+  const storage = storageOf(command)
+  const output = createOutput(storage.json)
+  const hooks = await openMigratedHooks(storage)
+  // Followed even when quiet: the totals are the command's result.
+  const followed = followDeliveries(hooks, (line) => {
+    if (output.interactive) output.line(line)
+  })
+  const unsubscribe = hooks.on('error', (error) => {
+    process.stderr.write(`error: ${error.message}\n`)
+  })
+  const worker = hooks.worker({ concurrency: options.concurrency })
+  await worker.start()
+  output.result(
+    `resthooks worker running on ${storage.path} (concurrency ${options.concurrency})`,
+    { worker: 'running', db: storage.path, concurrency: options.concurrency },
+  )
+  if (output.interactive) output.note('Press Ctrl-C to stop.')
+
+  const signal = await shutdownSignal(() => process.stderr.write('stopping at once\n'))
+  output.note(`${signal}: stopping; deliveries in flight finish first (again to stop at once)`)
+  await worker.stop()
+  followed.stop()
+  unsubscribe()
+  await hooks.close()
+  const { succeeded, failed, exhausted } = followed.totals
+  output.result(
+    `stopped: ${succeeded} succeeded, ${failed} failed (to retry), ${exhausted} failed for good`,
+    { stopped: true, signal, ...followed.totals },
+  )
+  exitSoon(0)
+}
