@@ -5,7 +5,7 @@
  * Internal: not part of the public API.
  */
 
-import { createHmac } from 'node:crypto'
+import { createHmac, type KeyObject } from 'node:crypto'
 
 /** The prefix Standard Webhooks gives to a base64 secret so it is recognisable in configuration. */
 export const SECRET_PREFIX = 'whsec_'
@@ -43,7 +43,7 @@ export function decodeSecret(secret: string): Buffer | undefined {
  * // 'g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='
  */
 export function computeSignature(
-  key: Uint8Array,
+  key: Uint8Array | KeyObject,
   id: string,
   timestamp: number | string,
   body: string | Uint8Array,
