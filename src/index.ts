@@ -6,7 +6,12 @@
  * @module
  */
 
-export type { Attempt, Delivery, DeliveryListOptions } from './delivery/delivery-log.ts'
+export type {
+  Attempt,
+  Delivery,
+  DeliveryListOptions,
+  DeliveryWithAttempts,
+} from './delivery/delivery-log.ts'
 export type * from './delivery/operational-events.ts'
 export type { PruneOptions, PruneTotals } from './delivery/retention.ts'
 export type { RetryOptions } from './delivery/retry-schedule.ts'

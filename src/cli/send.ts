@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { Delivery } from '../delivery/delivery-log.ts'
+import type { Delivery, DeliveryWithAttempts } from '../delivery/delivery-log.ts'
 import type { Hooks } from '../hooks.ts'
 import { CommandFailed } from './cli-errors.ts'
 import { followDeliveries } from './delivery-lines.ts'
@@ -100,8 +100,6 @@ async function dueNow(hooks: Hooks, options: SendOptions): Promise<string[]> {
   return unique
 }
 
-function withoutAttempts(delivery: Delivery & { attempts: unknown }): Delivery {
-  const { attempts: _attempts, ...rest } = delivery
-  const attempts = Array.isArray(delivery.attempts) ? delivery.attempts.length : 0
-  return { ...rest, attempts }
+function withoutAttempts(delivery: DeliveryWithAttempts): Delivery {
+  return { ...delivery, attempts: delivery.attempts.length }
 }

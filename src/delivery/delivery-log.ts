@@ -32,6 +32,9 @@ export interface Attempt {
   error: string | null
 }
 
+/** One delivery with every attempt in place of the attempt count (`GET /deliveries/{id}`). */
+export type DeliveryWithAttempts = Omit<Delivery, 'attempts'> & { attempts: Attempt[] }
+
 export interface DeliveryListOptions extends OwnerScope {
   subscriptionId: string
   status?: DeliveryStatus
@@ -48,13 +51,11 @@ export function createDeliveryLog(deps: { store: Store; now: () => number }) {
     async getDelivery(
       id: string,
       scope: OwnerScope = {},
-    ): Promise<(Delivery & { attempts: Attempt[] }) | undefined> {
+    ): Promise<DeliveryWithAttempts | undefined> {
       const row = await store.findDelivery(id, scope.owner)
       if (!row) return undefined
       const attempts = await store.listAttempts(id)
-      return { ...toDelivery(row), attempts: attempts.map(toAttempt) } as Delivery & {
-        attempts: Attempt[]
-      }
+      return { ...toDelivery(row), attempts: attempts.map(toAttempt) }
     },
 
     /** A subscription's deliveries, newest first; undefined when the subscription is unknown. */
