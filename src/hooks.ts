@@ -13,6 +13,7 @@ import { createTargetGuard } from './delivery/target-guard.ts'
 import { type Transport, undiciTransport } from './delivery/transport.ts'
 import {
   createWorker,
+  type DeliverPendingOptions,
   type DeliveryTotals,
   deliverPendingOnce,
   type Worker,
@@ -267,7 +268,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
     },
 
     /** Delivers what is due now, once (`resthooks send`), and resolves with what happened. */
-    deliverPending(workerOptions: WorkerOptions = {}): Promise<DeliveryTotals> {
+    deliverPending(workerOptions: DeliverPendingOptions = {}): Promise<DeliveryTotals> {
       return deliverPendingOnce(workerDeps, workerOptions)
     },
 

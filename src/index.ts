@@ -17,7 +17,12 @@ export type { PruneOptions, PruneTotals } from './delivery/retention.ts'
 export type { RetryOptions } from './delivery/retry-schedule.ts'
 export { TargetRefusedError } from './delivery/target-guard.ts'
 export type { Transport, TransportRequest, TransportResponse } from './delivery/transport.ts'
-export type { DeliveryTotals, Worker, WorkerOptions } from './delivery/worker.ts'
+export type {
+  DeliverPendingOptions,
+  DeliveryTotals,
+  Worker,
+  WorkerOptions,
+} from './delivery/worker.ts'
 export type {
   DispatchOptions,
   DispatchResult,

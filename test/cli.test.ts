@@ -307,8 +307,15 @@ describe('resthooks CLI and service, end to end', () => {
     const resent = receiver.requests.at(-1) as ReceivedRequest
     expect(verified(resent, secret)).toMatchObject({ type: 'book.added', data: { id: 3 } })
 
-    // --delivery makes a finished delivery due again; the pass sends it.
+    // --delivery makes a finished delivery due again and sends only it: another event's
+    // delivery, due too, waits for a pass of its own (--hook, here).
     const deliveryId = await lastDelivery()
+    const producer = createHooks({
+      store: sqliteStore({ path: database.path }),
+      events: bookEvents,
+    })
+    await producer.rawEvent('book.added', { id: 4 }, { owner: 'u1' })
+    await producer.close()
     const again = await cli([
       'send',
       '--delivery',
@@ -321,15 +328,21 @@ describe('resthooks CLI and service, end to end', () => {
     expect(again.stdout).toBe(
       `sent: 1 succeeded, 0 failed (to retry), 0 failed for good, 0 dropped\n${deliveryId}: succeeded\n`,
     )
+    const waiting = await cli(['monitor', '--status', 'pending', '--json', ...db])
+    expect(json(waiting)).toMatchObject({ count: 1 })
     const missing = await cli(['send', '--delivery', 'dlv_unknown', ...db])
     expect(missing).toMatchObject({ code: 1, stderr: "error: no delivery 'dlv_unknown'\n" })
+    const byHook = await cli(['send', '--hook', hookId, '--allow-targets', '127.0.0.0/8', ...db])
+    expect(byHook.code).toBe(0)
+    expect(byHook.stdout).toMatch(/^sent: 1 succeeded, 0 failed .*\ndlv_\w+: succeeded\n$/)
+    expect(receiver.requests.map((r) => JSON.parse(r.body).data.id).slice(-3)).toEqual([3, 3, 4])
 
     const keep = await cli(['prune', '--days', '30', ...db])
     expect(keep.code).toBe(0)
     expect(keep.stdout).toMatch(/^pruned 0 deliveries and 0 events created before \S+Z\n$/)
     const pruned = await cli(['prune', '--days', '0', '--json', ...db])
     expect(pruned.code).toBe(0)
-    expect(json(pruned)).toMatchObject({ deliveries: 3, events: 3 })
+    expect(json(pruned)).toMatchObject({ deliveries: 4, events: 4 })
     const empty = await cli(['monitor', '--status', 'pending', '--json', ...db])
     expect(json(empty)).toMatchObject({ count: 0 })
 

@@ -286,6 +286,31 @@ describe('retries and failures', () => {
     expect(receiver.requests.map((r) => r.headers['hook-attempt'])).toEqual(['1', '2'])
     expect((await hooks.getDelivery(delivery?.id ?? ''))?.status).toBe('succeeded')
   })
+
+  it('retrying a delivery that is being sent right now leaves it to that attempt', async () => {
+    const { hooks, receiver } = await setup()
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    receiver.respondWith((_req, res) => {
+      void held.then(() => res.writeHead(200).end())
+    })
+    const sub = await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+    await hooks.modelEvent('Book', 'created', book)
+    const pass = hooks.deliverPending()
+    await receiver.waitFor(1)
+    const [delivery] = (await hooks.listDeliveries({ subscriptionId: sub.id }))?.data ?? []
+    expect(await hooks.retryDelivery(delivery?.id ?? '')).toBe(true)
+    release()
+    expect(await pass).toMatchObject({ succeeded: 1 })
+    expect(await hooks.deliverPending()).toMatchObject({ succeeded: 0 })
+    expect(receiver.requests).toHaveLength(1)
+    expect(await hooks.getDelivery(delivery?.id ?? '')).toMatchObject({
+      status: 'succeeded',
+      attempts: [{ number: 1, responseStatus: 200 }],
+    })
+  })
 })
 
 describe('the worker', () => {

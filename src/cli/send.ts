@@ -15,24 +15,23 @@ interface SendOptions {
 
 /**
  * `resthooks send`: one pass over the deliveries due now (infi's `send_callbacks`). `--hook`
- * and `--delivery` make the named deliveries due first; the pass then sends everything due,
- * those included: the engine's pass cannot be narrowed to some deliveries.
+ * and `--delivery` narrow the pass to the named deliveries, making them due now first.
  */
 export function registerSend(program: Command): void {
   const command = program
     .command('send')
     .description('deliver what is due now, once, and exit')
-    .option('--hook <id>', "make this subscription's pending deliveries due now first")
-    .option('--delivery <id...>', 'make these deliveries due now first, whatever their state')
+    .option('--hook <id>', "send only this subscription's pending deliveries, due now")
+    .option('--delivery <id...>', 'send only these deliveries, now, whatever their state')
     .option('--concurrency <n>', 'deliveries in flight at once', parsePositiveInteger, 50)
   withCommonOptions(command)
     .addHelpText(
       'after',
       `
---hook and --delivery do not narrow the pass: they make the named deliveries due now, and the
-pass sends everything due, those included. With either, the exit status is 1 unless every
-named delivery succeeded; without, it is 0 whatever the targets answered (failures are retried
-on schedule).`,
+--hook and --delivery narrow the pass: the named deliveries are made due now (a failed one
+pending again) and only they are sent. With either, the exit status is 1 unless every named
+delivery succeeded; without, it is 0 whatever the targets answered (failures are retried on
+schedule).`,
     )
     .action(async (options: SendOptions, cmd: Command) => {
       const storage = storageOf(cmd)
@@ -47,7 +46,11 @@ on schedule).`,
         const unsubscribe = hooks.on('error', (error) => {
           process.stderr.write(`error: ${error.message}\n`)
         })
-        const totals = await hooks.deliverPending({ concurrency: options.concurrency })
+        const filtered = options.hook !== undefined || options.delivery !== undefined
+        const totals = await hooks.deliverPending({
+          concurrency: options.concurrency,
+          ...(filtered ? { deliveryIds: named } : {}),
+        })
         followed.stop()
         unsubscribe()
         const deliveries: Delivery[] = []
@@ -55,7 +58,7 @@ on schedule).`,
           const delivery = await hooks.getDelivery(id)
           if (delivery) deliveries.push(withoutAttempts(delivery))
         }
-        return { totals, deliveries, filtered: options.hook !== undefined || !!options.delivery }
+        return { totals, deliveries, filtered }
       })
       const { totals, deliveries, filtered } = result
       const lines = [

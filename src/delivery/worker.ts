@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../errors.ts'
-import type { ClaimedDelivery, RecordedOutcomes, Store } from '../store/store.ts'
+import type { ClaimedDelivery, ClaimFilter, RecordedOutcomes, Store } from '../store/store.ts'
 import { type AttemptDeps, type AttemptReport, attemptDelivery } from './attempt.ts'
 import { asError, type OperationalEmitter } from './operational-events.ts'
 
@@ -27,6 +27,14 @@ export interface WorkerOptions {
    * @default 100
    */
   claimBatchSize?: number
+}
+
+/** Options of `hooks.deliverPending()`: the worker's, and which deliveries the pass may send. */
+export interface DeliverPendingOptions extends WorkerOptions {
+  /** Send only these deliveries (those of them that are due). */
+  deliveryIds?: readonly string[]
+  /** Send only the deliveries of these subscriptions. */
+  subscriptionIds?: readonly string[]
 }
 
 /** A delivery worker: `start()` begins claiming and sending, `stop()` finishes what it holds. */
@@ -61,7 +69,7 @@ export interface WorkerDeps {
  * finished attempts in batches (one transaction per batch). Errors are reported on `error`,
  * never thrown out of the loop.
  */
-function createDeliveryLoop(deps: WorkerDeps, options: WorkerOptions) {
+function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
   const concurrency = positive(options.concurrency ?? 50, 'concurrency')
   const leaseMs = positive(options.leaseMs ?? 60_000, 'leaseMs')
   const claimBatchSize = positive(options.claimBatchSize ?? 100, 'claimBatchSize')
@@ -70,6 +78,13 @@ function createDeliveryLoop(deps: WorkerDeps, options: WorkerOptions) {
   const refillAt = Math.max(1, Math.min(claimBatchSize, Math.ceil(concurrency / 2)))
   const { store, events } = deps
   const now = deps.attempt.now
+  const only: ClaimFilter | undefined =
+    options.deliveryIds || options.subscriptionIds
+      ? {
+          ...(options.deliveryIds ? { deliveryIds: options.deliveryIds } : {}),
+          ...(options.subscriptionIds ? { subscriptionIds: options.subscriptionIds } : {}),
+        }
+      : undefined
 
   let accepting = false
   let inFlight = 0
@@ -94,7 +109,7 @@ function createDeliveryLoop(deps: WorkerDeps, options: WorkerOptions) {
     claiming = true
     const limit = Math.min(free, claimBatchSize)
     store
-      .claimDeliveries(limit, leaseMs, now())
+      .claimDeliveries(limit, leaseMs, now(), only)
       .then(
         (claimed) => {
           if (claimed.length < limit) mayHaveMore = false
@@ -267,7 +282,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
 /** `hooks.deliverPending()`: delivers what is due now, once, and resolves with the totals. */
 export async function deliverPendingOnce(
   deps: WorkerDeps,
-  options: WorkerOptions = {},
+  options: DeliverPendingOptions = {},
 ): Promise<DeliveryTotals> {
   const loop = createDeliveryLoop(deps, options)
   loop.setAccepting(true)

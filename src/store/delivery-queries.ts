@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { AttemptTable, DeliveryTable, Schema } from './schema.ts'
-import type { ClaimedDelivery, DeliveryOutcome, DeliveryPage, RecordedOutcomes } from './store.ts'
+import type {
+  ClaimedDelivery,
+  ClaimFilter,
+  DeliveryOutcome,
+  DeliveryPage,
+  RecordedOutcomes,
+} from './store.ts'
 
 type Db = Kysely<Schema>
 
@@ -16,6 +22,7 @@ export async function claimDeliveries(
   limit: number,
   leaseMs: number,
   now: number,
+  only?: ClaimFilter,
 ): Promise<ClaimedDelivery[]> {
   const leaseToken = randomUUID()
   let due = db
@@ -25,6 +32,10 @@ export async function claimDeliveries(
     .where('next_attempt_at', '<=', now)
     .orderBy('next_attempt_at')
     .limit(limit)
+  if (only?.deliveryIds) due = due.where('id', 'in', nonEmpty(only.deliveryIds))
+  if (only?.subscriptionIds) {
+    due = due.where('subscription_id', 'in', nonEmpty(only.subscriptionIds))
+  }
   if (dialect === 'postgres') due = due.forUpdate().skipLocked()
   const claimed = await db
     .updateTable('resthooks_deliveries')
@@ -326,8 +337,22 @@ export async function retryDelivery(
     .set({ status: 'pending', next_attempt_at: now, lease_token: null, updated_at: now })
     .where('id', '=', id)
   if (owner !== undefined) query = query.where('owner', '=', owner)
-  const result = await query.executeTakeFirst()
-  return result.numUpdatedRows > 0n
+  // A delivery a worker holds right now (claimed, lease running) is left to that worker: clearing
+  // its token would make the worker's outcome stale and the delivery go out twice.
+  const result = await query
+    .where((eb) =>
+      eb.not(
+        eb.and([
+          eb('status', '=', 'pending'),
+          eb('lease_token', 'is not', null),
+          eb('next_attempt_at', '>', now),
+        ]),
+      ),
+    )
+    .executeTakeFirst()
+  if (result.numUpdatedRows > 0n) return true
+  // Not updated: unknown (false), or in flight (true: it is being attempted now).
+  return (await findDelivery(db, id, owner)) !== undefined
 }
 
 export async function replayFailed(
@@ -344,4 +369,9 @@ export async function replayFailed(
     .where('created_at', '>=', since)
     .executeTakeFirst()
   return Number(result.numUpdatedRows)
+}
+
+/** `IN ()` is not valid SQL: an empty list matches an id that cannot exist. */
+function nonEmpty(ids: readonly string[]): readonly string[] {
+  return ids.length > 0 ? ids : ['']
 }

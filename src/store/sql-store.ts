@@ -37,8 +37,8 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     findMatchingSubscriptions: (executor, patterns, owner) =>
       outbox.findMatchingSubscriptions(db, executor, patterns, owner),
     writeEvent: (executor, event, rows) => outbox.writeEvent(db, executor, event, rows),
-    claimDeliveries: (limit, leaseMs, now) =>
-      deliveries.claimDeliveries(db, dialect, limit, leaseMs, now),
+    claimDeliveries: (limit, leaseMs, now, only) =>
+      deliveries.claimDeliveries(db, dialect, limit, leaseMs, now, only),
     recordOutcomes: (outcomes, now) => deliveries.recordOutcomes(db, outcomes, now),
     findDelivery: (id, owner) => deliveries.findDelivery(db, id, owner),
     listDeliveries: (page) => deliveries.listDeliveries(db, page),

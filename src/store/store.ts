@@ -22,6 +22,12 @@ export interface ClaimedDelivery {
   subscription: SubscriptionTable | null
 }
 
+/** Narrows a claim to some deliveries (`resthooks send --hook/--delivery`). */
+export interface ClaimFilter {
+  deliveryIds?: readonly string[]
+  subscriptionIds?: readonly string[]
+}
+
 /** What became of one claimed delivery, as the worker decided it. */
 export type DeliveryOutcome = {
   deliveryId: string
@@ -129,7 +135,12 @@ export interface Store {
    * exactly one gets each row. A claim not recorded before its lease expires is due again, so
    * a worker that dies loses nothing; its request may then be sent twice (at-least-once).
    */
-  claimDeliveries(limit: number, leaseMs: number, now: number): Promise<ClaimedDelivery[]>
+  claimDeliveries(
+    limit: number,
+    leaseMs: number,
+    now: number,
+    only?: ClaimFilter,
+  ): Promise<ClaimedDelivery[]>
   /**
    * Records attempts and their outcomes in one transaction. An outcome whose lease token no
    * longer matches (the lease expired and another worker claimed the delivery) records its
@@ -140,7 +151,10 @@ export interface Store {
   findDelivery(id: string, owner?: string): Promise<DeliveryTable | undefined>
   listDeliveries(page: DeliveryPage): Promise<DeliveryTable[]>
   listAttempts(deliveryId: string): Promise<AttemptTable[]>
-  /** Makes the delivery pending and due now (keeping its attempts); false if unknown. */
+  /**
+   * Makes the delivery pending and due now (keeping its attempts); false if unknown. A delivery
+   * a worker holds right now is left to that worker (true: it is being attempted).
+   */
   retryDelivery(id: string, owner: string | undefined, now: number): Promise<boolean>
   /** Makes the subscription's failed deliveries created since `since` pending; their count. */
   replayFailed(subscriptionId: string, since: number, now: number): Promise<number>
