@@ -2,7 +2,7 @@
  * The quickest look at resthooks, on embedded SQLite: a subscriber's receiver, a subscription,
  * three model changes and the signed webhooks they send, each checked with verifyWebhook.
  *
- *   npm start            (node examples/quickstart.ts)
+ *   npm run quickstart            (node examples/quickstart.ts)
  */
 import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:http'

@@ -5,23 +5,26 @@
  * inbox, post an event, see it arrive, read the delivery log.
  *
  *   npm start                 (node examples/service-walkthrough.ts)
- *   PORT=9000 npm start       the API on 9000, the inbox on 9001
+ *   PORT=9000 npm start       the API on 9000, the inbox on 9001 (PORT=0: any free ports)
+ *   RESTHOOKS_DB=x.db         another database file
+ *   RESTHOOKS_ADMIN_KEY=…     a fixed admin key instead of one generated for the session
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { dirname } from 'node:path'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { type Service, startService } from '../src/service/service.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
 import { verifyWebhook } from '../src/verify/index.ts'
 
-const path = 'data/resthooks.db'
+const path = process.env.RESTHOOKS_DB || 'data/resthooks.db'
 const port = Number(process.env.PORT ?? 8080)
 const adminKey =
   process.env.RESTHOOKS_ADMIN_KEY || `rh_admin_${randomBytes(24).toString('base64url')}`
 
-mkdirSync('data', { recursive: true })
+mkdirSync(dirname(path), { recursive: true })
 const hooks = createHooks({
   store: sqliteStore({ path }),
   events: {
@@ -67,6 +70,8 @@ resthooks is running on ${api} (${path})
 
 Try it from this directory, in another terminal:
 
+ADMIN=${adminKey}
+
 # 1. An API key for owner u1 (printed once; only its hash is stored)
 KEY=$(node src/cli/main.ts keys create --owner u1 --db ${path})
 
@@ -77,7 +82,7 @@ HOOK=$(curl -s ${api}/hooks -H "authorization: Bearer $KEY" \\
   | tee /dev/stderr | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).id')
 
 # 3. Post an event, as the producer (with the admin key)
-curl -s ${api}/events -H 'authorization: Bearer ${adminKey}' \\
+curl -s ${api}/events -H "authorization: Bearer $ADMIN" \\
   -H 'content-type: application/json' \\
   -d '{"event": "book.added", "owner": "u1", "data": {"id": 1, "title": "Dune"}}'
 

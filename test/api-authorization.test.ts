@@ -244,3 +244,30 @@ describe('the authorization matrix', () => {
     expect(expectSuccess(f.env, 'GET /hooks', asProducer).data).toEqual([])
   })
 })
+
+describe('an authenticate function that throws', () => {
+  it('answers 500 without details, reports the error, and changes nothing', async () => {
+    const env = await apiEnv()
+    opened.push(env)
+    const reported: Error[] = []
+    env.hooks.on('error', (error) => reported.push(error))
+    const handler = env.hooks.api({
+      authenticate: () => {
+        throw new Error('session store is down')
+      },
+    })
+    const response = await handler(
+      new Request('http://localhost/hooks', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event: 'user.logged_in', target: 'https://e.com/1' }),
+      }),
+    )
+    expect(response.status).toBe(500)
+    expect(response.headers.get('content-type')).toBe('application/problem+json')
+    expect(await response.text()).not.toContain('session store')
+    expect(reported.map((error) => error.message)).toEqual(['session store is down'])
+    const stored = await env.hooks.store.db.selectFrom('resthooks_subscriptions').select('id')
+    expect(await stored.execute()).toEqual([])
+  })
+})

@@ -441,6 +441,14 @@ describe('the producer', () => {
     expect(result.deliveries).toBe(2)
   })
 
+  it('POST /events answers 202 {id: null, deliveries: 0} when dispatch is switched off', async () => {
+    const env = await setup({ enabled: false })
+    await subscribe(env, { event: 'book.added', target: 'https://e.com/1' })
+    const result = await ingest(env, { event: 'book.added', data: { id: 1 }, owner: 'u1' })
+    expect(result).toEqual({ id: null, deliveries: 0 })
+    expect(await env.hooks.countDeliveries({ status: 'pending' })).toBe(0)
+  })
+
   it('POST /event-types registers a type that can then be subscribed to and posted', async () => {
     const env = await setup()
     const refused = await env.call('POST', '/api/hooks', {

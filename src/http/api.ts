@@ -11,6 +11,8 @@ import { createRoutes } from './routes.ts'
 export interface ApiOptions {
   /**
    * Who is calling: the owner (user or tenant id) the request acts for, or null for 401.
+   * Return null for missing or bad credentials; a throw means authentication itself broke (a
+   * session store down): it is reported on `hooks.on('error')` and the request answers 500.
    * @example authenticate: async (request) => (await sessionOf(request))?.userId ?? null
    */
   authenticate: (request: Request) => string | null | undefined | Promise<string | null | undefined>

@@ -148,7 +148,12 @@ export const eventSchema = z
   .meta({ id: 'Event' })
 
 export const dispatchResultSchema = z
-  .object({ id: id('evt'), deliveries: z.number().int() })
+  .object({
+    id: id('evt')
+      .nullable()
+      .meta({ description: 'The event; null when dispatch is switched off (`enabled: false`)' }),
+    deliveries: z.number().int(),
+  })
   .meta({ id: 'DispatchResult' })
 
 export const eventTypesSchema = z.object({
