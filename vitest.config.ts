@@ -1,9 +1,42 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * Two projects. `sqlite` runs every test. `postgres` runs the store conformance suite (the
+ * engine and API tests, through test/support/store-kind.ts) again on PostgreSQL, plus the
+ * PostgreSQL-only tests under test/postgres/. Global setup starts a throwaway PostgreSQL.
+ */
+const conformance = [
+  'test/dispatch.test.ts',
+  'test/delivery.test.ts',
+  'test/subscriptions.test.ts',
+  'test/feed-and-retention.test.ts',
+  'test/api.test.ts',
+  'test/api-authorization.test.ts',
+]
+
+const shared = { testTimeout: 30_000, hookTimeout: 30_000 }
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    globalSetup: ['test/global-setup.ts'],
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'sqlite',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['test/postgres/**'],
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'postgres',
+          include: [...conformance, 'test/postgres/**/*.test.ts'],
+          env: { RESTHOOKS_TEST_STORE: 'postgres' },
+          setupFiles: ['test/support/postgres-project.ts'],
+        },
+      },
+    ],
   },
 })

@@ -52,5 +52,11 @@ export type {
 } from './subscriptions/subscription.ts'
 export type { SubscribeInput, UpdateInput } from './subscriptions/subscription-input.ts'
 export type { ListOptions, OwnerScope } from './subscriptions/subscriptions.ts'
-export { fromKysely, fromNodeSqlite, type SqlExecutor, type TransactionLike } from './tx/index.ts'
+export {
+  fromKysely,
+  fromNodeSqlite,
+  fromPg,
+  type SqlExecutor,
+  type TransactionLike,
+} from './tx/index.ts'
 export { VERSION } from './version.ts'

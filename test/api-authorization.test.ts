@@ -173,7 +173,7 @@ describe('the authorization matrix', () => {
     '%s without credentials: 401 with WWW-Authenticate (public: 200), nothing changes',
     async (key) => {
       const f = await fixture()
-      const before = f.env.dump()
+      const before = await f.env.dump()
       const response = await call(f, key, null)
       if (rowOf(key).actor === 'public') {
         expectSuccess(f.env, key, response)
@@ -181,7 +181,7 @@ describe('the authorization matrix', () => {
         expectProblem(response, 401, { type: 'unauthenticated' })
         expect(response.headers.get('www-authenticate')).toBe('Bearer')
       }
-      expect(f.env.dump()).toEqual(before)
+      expect(await f.env.dump()).toEqual(before)
     },
   )
 
@@ -189,7 +189,7 @@ describe('the authorization matrix', () => {
     '%s by another owner: none of the owner’s data is seen or changed',
     async (key) => {
       const f = await fixture()
-      const before = f.env.dump()
+      const before = await f.env.dump()
       const alicesHooks = await f.env.hooks.listSubscriptions({ owner: 'alice' })
       const response = await call(f, key, 'bob')
       expect(response.text).not.toContain(ALICE)
@@ -200,16 +200,16 @@ describe('the authorization matrix', () => {
       switch (rowOf(key).stranger) {
         case 'not-found':
           expectProblem(response, 404, { type: 'not-found' })
-          expect(f.env.dump()).toEqual(before)
+          expect(await f.env.dump()).toEqual(before)
           break
         case 'forbidden':
           expectProblem(response, 403, { type: 'forbidden' })
-          expect(f.env.dump()).toEqual(before)
+          expect(await f.env.dump()).toEqual(before)
           break
         case 'own-data': {
           expectSuccess(f.env, key, response)
           expect(await f.env.hooks.listSubscriptions({ owner: 'alice' })).toEqual(alicesHooks)
-          const after = f.env.dump()
+          const after = await f.env.dump()
           expect(after.resthooks_deliveries).toEqual(before.resthooks_deliveries)
           expect(after.resthooks_events).toEqual(before.resthooks_events)
           // A list shows bob his own data: it is scoped, not empty.
@@ -220,7 +220,7 @@ describe('the authorization matrix', () => {
           expectSuccess(f.env, key, response)
           const asOwner = await call(f, key, 'alice')
           expect(response.text).toBe(asOwner.text)
-          expect(f.env.dump()).toEqual(before)
+          expect(await f.env.dump()).toEqual(before)
           break
         }
       }

@@ -97,19 +97,36 @@ describe('finding the matching subscriptions', () => {
     const { hooks } = env
     const store = fromKysely(hooks.store.db)
     const statements: { text: string; values: readonly unknown[] }[] = []
-    // A bridge that records what dispatch runs, then runs it on the store's connection.
-    const recording: SqlExecutor = {
-      executeSql(text, values) {
-        statements.push({ text, values })
-        return store.executeSql(text, values)
-      },
-    }
-    await hooks.modelEvent('Book', 'created', { id: 1, ownerId: 'u1' }, { tx: recording })
+    await hooks.store.transaction(async (executor) => {
+      // A bridge that records what dispatch runs, then runs it in the store's transaction.
+      const recording: SqlExecutor = {
+        executeSql(text, values) {
+          statements.push({ text, values })
+          return executor.executeSql(text, values)
+        },
+      }
+      await hooks.modelEvent('Book', 'created', { id: 1, ownerId: 'u1' }, { tx: recording })
+    })
     const lookup = statements.find((s) => s.text.startsWith('select'))
     if (!lookup) throw new Error('dispatch ran no select')
-    const { rows } = await store.executeSql(`EXPLAIN QUERY PLAN ${lookup.text}`, lookup.values)
-    const plan = (rows as { detail: string }[]).map((row) => row.detail).join('\n')
-    expect(plan).toMatch(/USING INDEX resthooks_subscriptions_event/)
-    expect(plan).not.toMatch(/SCAN resthooks_subscriptions(?! USING)/)
+    if (hooks.store.dialect === 'sqlite') {
+      const { rows } = await store.executeSql(`EXPLAIN QUERY PLAN ${lookup.text}`, lookup.values)
+      const plan = (rows as { detail: string }[]).map((row) => row.detail).join('\n')
+      expect(plan).toMatch(/USING INDEX resthooks_subscriptions_event/)
+      expect(plan).not.toMatch(/SCAN resthooks_subscriptions(?! USING)/)
+      return
+    }
+    // PostgreSQL plans by statistics: give it 20,000 unrelated subscriptions to choose over.
+    await store.executeSql(
+      `INSERT INTO resthooks_subscriptions (id, owner, event, target, secret, created_at, updated_at)
+       SELECT 'hook_' || n, 'o' || (n % 500), 'other.event' || (n % 50), 'https://e.com', 's', 0, 0
+       FROM generate_series(1, 20000) AS n`,
+      [],
+    )
+    await store.executeSql('ANALYZE resthooks_subscriptions', [])
+    const { rows } = await store.executeSql(`EXPLAIN ${lookup.text}`, lookup.values)
+    const plan = (rows as { 'QUERY PLAN': string }[]).map((row) => row['QUERY PLAN']).join('\n')
+    expect(plan).toMatch(/Index Scan (using|on) resthooks_subscriptions_event/)
+    expect(plan).not.toMatch(/Seq Scan/)
   })
 })

@@ -1,7 +1,7 @@
 import { EventError, PayloadTooLargeError } from '../errors.ts'
 import { patternsMatching } from '../events/event-pattern.ts'
 import type { EventRegistry, RegisteredEvent } from '../events/event-registry.ts'
-import { type OwnerResolver, ownerString } from '../events/owner.ts'
+import { type OwnerResolver, ownerProblem, ownerString } from '../events/owner.ts'
 import { newId } from '../ids.ts'
 import type { DeliveryTable, EventTable, SubscriptionTable } from '../store/schema.ts'
 import type { Store } from '../store/store.ts'
@@ -197,6 +197,8 @@ export function createDispatcher(deps: DispatcherDeps) {
             `cannot find the owner of this ${model} for '${event.name}': the owner option returned nothing (by default it reads ownerId, userId, then user.id); map the event as '${model}.${action}+' to send it to every owner`,
           )
         }
+        const badOwner = ownerProblem(owner)
+        if (badOwner) throw new EventError(`the owner of this ${model} ${badOwner}`)
       }
       const what = `the data of '${event.name}' (${model})`
       const serializer = deps.serializers[model]
@@ -250,6 +252,8 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (owner !== null && broadcast) {
         throw new EventError(`rawEvent('${name}') takes { owner } or { broadcast: true }, not both`)
       }
+      const badOwner = owner === null ? null : ownerProblem(owner)
+      if (badOwner) throw new EventError(`the owner of '${name}' ${badOwner}`)
       const what = `the payload of '${name}'`
       const data = checkSize(toJsonText(payload, what), what)
       return dispatch({ event, owner, data, ref: null }, options)

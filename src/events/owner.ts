@@ -29,3 +29,17 @@ export function ownerString(value: unknown): string | null {
   if (typeof value === 'bigint') return value.toString()
   return null
 }
+
+/** Why `owner` cannot be an owner id, or null: ids are non-empty text without control characters. */
+export function ownerProblem(owner: unknown): string | null {
+  if (typeof owner !== 'string' || owner.trim() === '') return 'must be a non-empty string'
+  if (owner.length > 255) return 'must be at most 255 characters'
+  if (hasControlCharacters(owner)) return 'must not contain control characters'
+  return null
+}
+
+/** Whether `text` holds control characters (NUL, CR, LF, …), which ids and names never do. */
+export function hasControlCharacters(text: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters
+  return /[\u0000-\u001f\u007f]/.test(text)
+}

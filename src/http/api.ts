@@ -1,5 +1,6 @@
 import { asError } from '../delivery/operational-events.ts'
 import { ConfigurationError, EventError, PayloadTooLargeError, ValidationError } from '../errors.ts'
+import { hasControlCharacters, ownerProblem } from '../events/owner.ts'
 import type { Hooks } from '../hooks.ts'
 import { parseInput } from '../subscriptions/subscription-input.ts'
 import { problem } from './problem.ts'
@@ -77,11 +78,19 @@ export function createApi(
     }
     const { route } = found
     const owner = await authorize(route, request)
-    const query = route.query
-      ? parseInput(route.query, Object.fromEntries(url.searchParams))
-      : undefined
+    // Ids never hold control characters (PostgreSQL cannot even store NUL in text): no such thing.
+    if (Object.values(found.params ?? {}).some(hasControlCharacters)) {
+      return problem('not-found', 'no such resource')
+    }
+    const searchParams = Object.fromEntries(url.searchParams)
+    refuseNul(searchParams, '')
+    const query = route.query ? parseInput(route.query, searchParams) : undefined
     // An empty body reads as {}; `null`, like any JSON that is not an object, is refused.
     const json = route.body ? await readJsonBody(request, maxBodyBytes) : undefined
+    // Event data is stored as JSON text, where NUL is escaped; any other string is stored as is.
+    if (json !== null && typeof json === 'object') {
+      for (const [key, value] of Object.entries(json)) if (key !== 'data') refuseNul(value, key)
+    }
     const body = route.body ? parseInput(route.body, json === undefined ? {} : json) : undefined
     return route.handle({ owner, params: found.params ?? {}, query, body, basePath })
   }
@@ -99,7 +108,10 @@ export function createApi(
       )
     }
     const owner = await options.authenticate(request)
-    if (typeof owner !== 'string' || owner === '') throw new ProblemResponse(unauthenticated())
+    // An owner id that could not be stored (empty, control characters) authenticates no one.
+    if (typeof owner !== 'string' || ownerProblem(owner)) {
+      throw new ProblemResponse(unauthenticated())
+    }
     return owner
   }
 
@@ -108,6 +120,21 @@ export function createApi(
       return await handle(request)
     } catch (error) {
       return toProblem(error, hooks)
+    }
+  }
+}
+
+/** Refuses a NUL character in any string (or key) of `value`, naming where it is. */
+function refuseNul(value: unknown, field: string): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) {
+      throw new ValidationError([{ field, message: 'must not contain NUL (\\u0000) characters' }])
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const path = field === '' ? key : `${field}.${key}`
+      refuseNul(key, path)
+      refuseNul(inner, path)
     }
   }
 }

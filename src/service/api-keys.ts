@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { ValidationError } from '../errors.ts'
+import { ownerProblem } from '../events/owner.ts'
 import { newId } from '../ids.ts'
 import type { Store } from '../store/store.ts'
 
@@ -50,12 +51,4 @@ export function bearerToken(request: Request): string | undefined {
 /** How an API key is stored: keys are random, so a fast hash suffices (SHA-256, hex). */
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex')
-}
-
-function ownerProblem(owner: unknown): string | null {
-  if (typeof owner !== 'string' || owner.trim() === '') return 'must be a non-empty string'
-  if (owner.length > 255) return 'must be at most 255 characters'
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters
-  if (/[\u0000-\u001f\u007f]/.test(owner)) return 'must not contain control characters'
-  return null
 }

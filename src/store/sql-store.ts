@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { fromKysely } from '../tx/kysely.ts'
+import type { SqlExecutor } from '../tx/sql-executor.ts'
 import * as deliveries from './delivery-queries.ts'
 import * as events from './event-queries.ts'
 import * as outbox from './outbox-queries.ts'
@@ -13,13 +14,22 @@ export interface SqlStoreParts {
   dialect: Store['dialect']
   db: Kysely<Schema>
   migrate(): Promise<void>
+  /**
+   * Tells other processes' workers, through `executor`, that deliveries are due now; it takes
+   * effect when the executor's transaction commits. Stores without a signal poll instead.
+   */
+  signalWork?: (executor: SqlExecutor) => Promise<void>
   watchForWork(onWork: () => void): () => void
   close(): Promise<void>
 }
 
 /** A Store over Kysely: one implementation of every query for SQLite and PostgreSQL. */
 export function createSqlStore(parts: SqlStoreParts): Store {
-  const { db, dialect } = parts
+  const { db, dialect, signalWork } = parts
+  const signalled = async <T>(changed: T, didChange: boolean): Promise<T> => {
+    if (didChange && signalWork) await signalWork(fromKysely(db))
+    return changed
+  }
   return {
     dialect,
     db,
@@ -36,16 +46,24 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     deleteSubscription: (id, owner) => subscriptions.deleteSubscription(db, id, owner),
     findMatchingSubscriptions: (executor, patterns, owner) =>
       outbox.findMatchingSubscriptions(db, executor, patterns, owner),
-    writeEvent: (executor, event, rows) => outbox.writeEvent(db, executor, event, rows),
+    writeEvent: async (executor, event, rows) => {
+      await outbox.writeEvent(db, executor, event, rows)
+      if (rows.length > 0 && signalWork) await signalWork(executor)
+    },
     claimDeliveries: (limit, leaseMs, now, only) =>
       deliveries.claimDeliveries(db, dialect, limit, leaseMs, now, only),
     recordOutcomes: (outcomes, now) => deliveries.recordOutcomes(db, outcomes, now),
     findDelivery: (id, owner) => deliveries.findDelivery(db, id, owner),
     listDeliveries: (page) => deliveries.listDeliveries(db, page),
     listAttempts: (deliveryId) => deliveries.listAttempts(db, deliveryId),
-    retryDelivery: (id, owner, now) => deliveries.retryDelivery(db, id, owner, now),
-    replayFailed: (subscriptionId, since, now) =>
-      deliveries.replayFailed(db, subscriptionId, since, now),
+    retryDelivery: async (id, owner, now) => {
+      const found = await deliveries.retryDelivery(db, id, owner, now)
+      return signalled(found, found)
+    },
+    replayFailed: async (subscriptionId, since, now) => {
+      const count = await deliveries.replayFailed(db, subscriptionId, since, now)
+      return signalled(count, count > 0)
+    },
     listEvents: (owner, after, limit) => events.listEvents(db, owner, after, limit),
     countDeliveries: (status, since) => events.countDeliveries(db, status, since),
     pruneBatch: (before, batchSize) => events.pruneBatch(db, before, batchSize),

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { type FieldError, ValidationError } from '../errors.ts'
+import { hasControlCharacters } from '../events/owner.ts'
 
 /** Headers that resthooks sets itself or that HTTP reserves; a subscription cannot set them. */
 const RESERVED_HEADERS = new Set([
@@ -70,7 +71,11 @@ const changeable = {
 
 /** What `subscribe()` accepts. Unknown fields are refused, so a typo is never silently ignored. */
 export const subscribeInput = z.strictObject({
-  owner: z.string().min(1).max(255),
+  owner: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((owner) => !hasControlCharacters(owner), 'must not contain control characters'),
   ...changeable,
   active: changeable.active.optional(),
   method: changeable.method.optional(),

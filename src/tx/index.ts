@@ -1,15 +1,18 @@
 import { ConfigurationError } from '../errors.ts'
 import { fromKysely, isKyselyLike } from './kysely.ts'
 import { fromNodeSqlite, isNodeSqliteLike } from './node-sqlite.ts'
+import { fromPg, isPgClientLike, isPgPool } from './pg.ts'
 import { isSqlExecutor, type SqlExecutor } from './sql-executor.ts'
 
 export { fromKysely, type KyselyLike } from './kysely.ts'
 export { fromNodeSqlite, type NodeSqliteLike } from './node-sqlite.ts'
+export { fromPg, type PgQueryable } from './pg.ts'
 export type { SqlExecutor } from './sql-executor.ts'
 
 /**
  * The application's transaction, as the `{ tx }` option of `modelEvent`/`rawEvent` takes it:
- * an `SqlExecutor` (any bridge), a Kysely transaction, or a `node:sqlite` `DatabaseSync`.
+ * an `SqlExecutor` (any bridge), a Kysely transaction, a `pg` client inside `BEGIN`, or a
+ * `node:sqlite` `DatabaseSync`.
  */
 export type TransactionLike = SqlExecutor | object
 
@@ -18,7 +21,13 @@ export function toSqlExecutor(tx: TransactionLike, optionPath = 'options.tx'): S
   if (isSqlExecutor(tx)) return tx
   if (isKyselyLike(tx)) return fromKysely(tx)
   if (isNodeSqliteLike(tx)) return fromNodeSqlite(tx)
+  if (isPgPool(tx)) {
+    throw new ConfigurationError(
+      `${optionPath} is a pg.Pool, which cannot hold a transaction: pass the client of your transaction (const client = await pool.connect(); await client.query('BEGIN'))`,
+    )
+  }
+  if (isPgClientLike(tx)) return fromPg(tx)
   throw new ConfigurationError(
-    `${optionPath} must be a Kysely transaction, a node:sqlite DatabaseSync, or a bridge with executeSql(text, values) (fromKysely, fromNodeSqlite)`,
+    `${optionPath} must be a Kysely transaction, a pg client, a node:sqlite DatabaseSync, or a bridge with executeSql(text, values) (fromKysely, fromPg, fromNodeSqlite)`,
   )
 }

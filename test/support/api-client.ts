@@ -1,9 +1,10 @@
-import { DatabaseSync } from 'node:sqlite'
+import { sql } from 'kysely'
 import { expect } from 'vitest'
 import type { z } from 'zod'
 import { createRoutes } from '../../src/http/routes.ts'
 import { problemSchema } from '../../src/http/schemas.ts'
 import type { HooksOptions } from '../../src/index.ts'
+import type { Store } from '../../src/store/store.ts'
 import { bookstoreHooks } from './bookstore.ts'
 
 /** The credentials of the event producer (the service's admin key). */
@@ -61,7 +62,7 @@ export async function apiEnv(options: Partial<HooksOptions> = {}) {
       return found
     },
     /** Every row of every resthooks table: equal dumps mean the store did not change. */
-    dump: () => dumpStore(env.path),
+    dump: () => dumpStore(env.hooks.store),
   }
 }
 
@@ -139,23 +140,26 @@ export function expectProblem(
   return body
 }
 
-/** Every row of every resthooks table, read with a connection of its own. */
-export function dumpStore(path: string): Record<string, unknown[]> {
-  const db = new DatabaseSync(path, { readOnly: true })
-  try {
-    const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'resthooks_%'")
-      .all()
-      .map((row) => String(row.name))
-      .sort()
-    const dump: Record<string, unknown[]> = {}
-    for (const table of tables) {
-      dump[table] = db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all()
-    }
-    return dump
-  } finally {
-    db.close()
+/** Every row of every resthooks table, in id order. */
+export async function dumpStore(store: Store): Promise<Record<string, unknown[]>> {
+  const tables = (await store.db.introspection.getTables())
+    .map((table) => table.name)
+    .filter((name) => name.startsWith('resthooks_'))
+    .sort()
+  const dump: Record<string, unknown[]> = {}
+  for (const table of tables) {
+    const key =
+      table === 'resthooks_migrations'
+        ? 'version'
+        : table === 'resthooks_event_types'
+          ? 'name'
+          : 'id'
+    const { rows } = await sql`SELECT * FROM ${sql.table(table)} ORDER BY ${sql.ref(key)}`.execute(
+      store.db,
+    )
+    dump[table] = rows
   }
+  return dump
 }
 
 /** A request body of `total` spaces, streamed in chunks; `pulled()` tells how much was read. */

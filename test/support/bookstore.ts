@@ -1,6 +1,5 @@
 import { createHooks, type HooksOptions } from '../../src/index.ts'
-import { sqliteStore } from '../../src/store/sqlite/index.ts'
-import { temporaryDatabase } from './sqlite-file.ts'
+import { temporaryStore } from './store-kind.ts'
 
 /** The bookstore events the seeds' docs use. */
 export const bookEvents = {
@@ -12,13 +11,14 @@ export const bookEvents = {
 } as const
 
 /**
- * createHooks over a fresh, migrated SQLite file, with loopback targets allowed (the receivers
+ * createHooks over a fresh, migrated database of the store under test (SQLite, or PostgreSQL in
+ * the `postgres` project), with loopback targets allowed (the receivers
  * run on 127.0.0.1) and a retry schedule fast enough for tests unless overridden.
  */
 export async function bookstoreHooks(options: Partial<HooksOptions> = {}) {
-  const database = temporaryDatabase()
+  const database = await temporaryStore()
   const hooks = createHooks({
-    store: sqliteStore({ path: database.path }),
+    store: database.store,
     events: { ...bookEvents },
     allowTargets: ['127.0.0.0/8', '::1/128'],
     retry: { schedule: [50, 50, 50], jitter: 0 },
@@ -27,10 +27,13 @@ export async function bookstoreHooks(options: Partial<HooksOptions> = {}) {
   await hooks.migrate()
   return {
     hooks,
-    path: database.path,
+    /** The SQLite file or PostgreSQL URL. */
+    path: database.location,
+    /** Another store on the same database, as another process would open it. */
+    reopen: database.reopen,
     async close() {
       await hooks.close()
-      database.remove()
+      await database.remove()
     },
   }
 }

@@ -1,0 +1,126 @@
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { ConfigurationError } from '../../errors.ts'
+import { runMigrations } from '../migrator.ts'
+import type { Schema } from '../schema.ts'
+import { createSqlStore } from '../sql-store.ts'
+import type { Store } from '../store.ts'
+import { createWorkListener, WORK_CHANNEL } from './work-listener.ts'
+
+/** Options of the PostgreSQL store. */
+export interface PostgresStoreOptions {
+  /**
+   * The application's `pg.Pool`: resthooks borrows connections from it and never ends it. For
+   * the transactional outbox, pass the application's own transaction as `{ tx }` (a `pg`
+   * client inside `BEGIN`, a Kysely transaction, or any bridge).
+   */
+  pool?: pg.Pool
+  /** A connection string, when resthooks should open a pool of its own. */
+  connectionString?: string
+  /**
+   * Connections in the pool resthooks opens (not used with `pool`). One more is held for
+   * LISTEN while a worker runs.
+   * @default 10
+   */
+  maxConnections?: number
+}
+
+/**
+ * The PostgreSQL store, over `pg`: any number of API and worker processes on any number of
+ * machines share one database. Workers claim with `FOR UPDATE SKIP LOCKED`, wake on
+ * `LISTEN/NOTIFY` when deliveries are written, and migrations take an advisory lock.
+ *
+ * @example
+ * const hooks = createHooks({ store: postgresStore(process.env.DATABASE_URL), events })
+ * const hooks = createHooks({ store: postgresStore({ pool }), events }) // the app's pg.Pool
+ */
+export function postgresStore(options: string | PostgresStoreOptions): Store {
+  const config = typeof options === 'string' ? { connectionString: options } : (options ?? {})
+  if (config.pool === undefined && typeof config.connectionString !== 'string') {
+    throw new ConfigurationError(
+      'postgresStore needs a connection string or { pool } (a pg.Pool), e.g. postgresStore(process.env.DATABASE_URL)',
+    )
+  }
+  if (config.pool !== undefined && typeof config.pool?.connect !== 'function') {
+    throw new ConfigurationError('options.pool must be a pg.Pool')
+  }
+  const maxConnections = config.maxConnections ?? 10
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+    throw new ConfigurationError('options.maxConnections must be a positive integer')
+  }
+  const ownsPool = config.pool === undefined
+  const pool =
+    config.pool ??
+    new pg.Pool({ connectionString: config.connectionString, max: maxConnections, types })
+  // A broken idle connection (PostgreSQL restarted) is dropped by the pool; without a listener
+  // its 'error' would crash the process. The next query opens a fresh connection.
+  if (ownsPool) pool.on('error', () => {})
+
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({ pool: borrowingPool(pool, ownsPool) }),
+  })
+  const listener = createWorkListener(() => new pg.Client(pool.options))
+
+  return createSqlStore({
+    dialect: 'postgres',
+    db,
+    migrate: async () => {
+      await runMigrations(db, async (trx) => {
+        // Concurrent migrators wait here, then find the migrations applied.
+        await sql`SELECT pg_advisory_xact_lock(hashtext('resthooks.migrations'))`.execute(trx)
+      })
+    },
+    signalWork: async (executor) => {
+      // Delivered to listeners when the writing transaction commits; never if it rolls back.
+      await executor.executeSql(`SELECT pg_notify('${WORK_CHANNEL}', '')`, [])
+    },
+    watchForWork: (onWork) => listener.watch(onWork),
+    close: async () => {
+      await listener.close()
+      await db.destroy()
+    },
+  })
+}
+
+/**
+ * BIGINT (timestamps in ms, counts) as a JavaScript number rather than pg's default string:
+ * every value resthooks stores fits in 2^53.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value)
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloads do not accept a union format
+    return pg.types.getTypeParser(oid, format as any)
+  },
+}
+
+/**
+ * The pool as Kysely sees it: each query runs with resthooks' type parsers (so the
+ * application's pool keeps its own), and destroying the store ends only a pool it opened.
+ */
+function borrowingPool(pool: pg.Pool, ownsPool: boolean) {
+  const clients = new WeakMap<pg.PoolClient, object>()
+  return {
+    options: pool.options,
+    Client: pg.Client,
+    async connect() {
+      const client = await pool.connect()
+      let wrapped = clients.get(client)
+      if (!wrapped) {
+        wrapped = {
+          get processID() {
+            return (client as unknown as { processID?: number }).processID
+          },
+          query: (text: string, values?: unknown[]) =>
+            client.query({ text, ...(values ? { values } : {}), types }),
+          release: (error?: Error | boolean) => client.release(error),
+        }
+        clients.set(client, wrapped)
+      }
+      return wrapped
+    },
+    end: async () => {
+      if (ownsPool) await pool.end()
+    },
+  } as unknown as pg.Pool
+}
