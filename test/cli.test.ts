@@ -208,7 +208,7 @@ describe('resthooks CLI and service, end to end', () => {
       cli(['prune', ...db]),
       cli(['replay', '--hook', hookId, '--since', 'yesterday', ...db]),
       cli(['serve', '--port', 'http', ...db]),
-      cli(['migrate', '--database-url', 'postgres://localhost/app']),
+      cli(['migrate', '--database-url', 'mysql://localhost/app']),
       cli(['migrate', '--allow-targets', '10.0.0/8', ...db]),
       cli(['monitor', '--status', 'failed', '--db', `${database.path}.typo`]),
       cli(['bogus']),
@@ -220,7 +220,7 @@ describe('resthooks CLI and service, end to end', () => {
     }
     expect(errors[0]?.stderr).toContain("argument 'lost' is invalid")
     expect(errors[1]?.stderr).toContain("required option '--days <n>' not specified")
-    expect(errors[4]?.stderr).toContain('PostgreSQL (--database-url) is not implemented yet')
+    expect(errors[4]?.stderr).toContain('--database-url must be a postgres:// URL')
     expect(errors[6]?.stderr).toContain('no database at')
   })
 

@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander'
 import { createTargetGuard } from '../delivery/target-guard.ts'
 import type { EventMap } from '../events/event-registry.ts'
 import type { Hooks } from '../hooks.ts'
+import type { Store } from '../store/store.ts'
 import { CommandFailed, UsageError } from './cli-errors.ts'
 
 /** The options every command takes: where the data is, which targets to admit, the output. */
@@ -15,8 +16,10 @@ export interface CommonOptions {
 
 /** Where a command's data lives and which private targets its deliveries may reach. */
 export interface Storage {
-  /** The SQLite file. */
+  /** The SQLite file, or the PostgreSQL URL without its password: what messages name. */
   path: string
+  /** The PostgreSQL URL, when the data lives in PostgreSQL. */
+  databaseUrl?: string
   allowTargets: string[]
   json: boolean
 }
@@ -26,10 +29,7 @@ export function withCommonOptions(command: Command): Command {
   return command
     .option('--db <file>', 'the SQLite database file', './resthooks.db')
     .addOption(
-      new Option(
-        '--database-url <url>',
-        'a PostgreSQL URL (env DATABASE_URL; not implemented yet)',
-      ),
+      new Option('--database-url <url>', 'a PostgreSQL URL instead of --db (env DATABASE_URL)'),
     )
     .addOption(
       new Option(
@@ -41,26 +41,44 @@ export function withCommonOptions(command: Command): Command {
 }
 
 /**
- * Reads the common options of `command`. PostgreSQL (`--database-url`, or `DATABASE_URL` when
- * `--db` is not given) is refused with a clear message until its store exists.
+ * Reads the common options of `command`. The data is in PostgreSQL with `--database-url`, or
+ * with `DATABASE_URL` when `--db` is not given; otherwise in the SQLite file `--db`.
  */
 export function storageOf(command: Command): Storage {
   const options = command.opts<CommonOptions>()
   const dbGiven = command.getOptionValueSource('db') === 'cli'
+  if (dbGiven && options.databaseUrl !== undefined) {
+    throw new UsageError('give --db <file> or --database-url <url>, not both')
+  }
   const databaseUrl = options.databaseUrl ?? (dbGiven ? undefined : process.env.DATABASE_URL)
+  const common = {
+    allowTargets: parseAllowTargets(options.allowTargets),
+    json: options.json === true,
+  }
   if (databaseUrl !== undefined && databaseUrl !== '') {
     const from = options.databaseUrl === undefined ? 'DATABASE_URL' : '--database-url'
-    throw new UsageError(
-      `PostgreSQL (${from}) is not implemented yet; use SQLite with --db <file>` +
-        (from === 'DATABASE_URL' ? ' (or unset DATABASE_URL)' : ''),
-    )
+    return { path: redacted(databaseUrl, from), databaseUrl, ...common }
   }
   if (options.db === '') throw new UsageError('--db needs a file path')
   return {
     path: options.db,
-    allowTargets: parseAllowTargets(options.allowTargets),
-    json: options.json === true,
+    ...common,
   }
+}
+
+/** The URL as messages may show it: without its password. */
+function redacted(databaseUrl: string, from: string): string {
+  let url: URL
+  try {
+    url = new URL(databaseUrl)
+  } catch {
+    throw new UsageError(`${from} must be a URL such as postgres://user@host:5432/db`)
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new UsageError(`${from} must be a postgres:// URL`)
+  }
+  if (url.password !== '') url.password = '***'
+  return url.toString()
 }
 
 /** Splits and checks `--allow-targets 127.0.0.0/8,::1/128`. */
@@ -92,23 +110,23 @@ export interface OpenOptions {
 }
 
 /**
- * Opens the engine on the command's SQLite file, without migrating it. The engine is loaded
+ * Opens the engine on the command's SQLite file or PostgreSQL database, without migrating it. The engine is loaded
  * here, on demand, so that `--help` and usage errors answer at once.
  */
 export async function openHooks(storage: Storage, options: OpenOptions = {}): Promise<Hooks> {
-  const { path } = storage
-  if (options.mustExist && path !== ':memory:' && !existsSync(path)) {
+  const { path, databaseUrl } = storage
+  if (databaseUrl === undefined && options.mustExist && path !== ':memory:' && !existsSync(path)) {
     throw new UsageError(
       `no database at ${path}: give --db <file>, or create one with \`resthooks migrate --db ${path}\``,
     )
   }
-  const [{ createHooks }, { sqliteStore }] = await Promise.all([
-    import('../hooks.ts'),
-    import('../store/sqlite/index.ts'),
-  ])
-  let store: ReturnType<typeof sqliteStore>
+  const { createHooks } = await import('../hooks.ts')
+  let store: Store
   try {
-    store = sqliteStore({ path })
+    store =
+      databaseUrl === undefined
+        ? (await import('../store/sqlite/index.ts')).sqliteStore({ path })
+        : (await import('../store/postgres/index.ts')).postgresStore(databaseUrl)
   } catch (error) {
     throw new CommandFailed(`cannot open the database ${path}: ${(error as Error).message}`)
   }
