@@ -1,0 +1,161 @@
+/**
+ * The transactional outbox on PostgreSQL: the event and its deliveries commit or roll back with
+ * the application's own transaction (a `pg` client inside BEGIN, or a Kysely transaction over
+ * `pg`), and a commit wakes a worker in another process (LISTEN/NOTIFY) while a rollback does not.
+ */
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createHooks, fromPg, type Hooks } from '../../src/index.ts'
+import { postgresStore } from '../../src/store/postgres/index.ts'
+import { bookEvents } from '../support/bookstore.ts'
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts'
+import { type Receiver, startReceiver } from '../support/receiver.ts'
+
+let database: TestDatabase
+let hooks: Hooks
+let pool: pg.Pool
+let receiver: Receiver
+
+const book = { id: 7, title: 'Emma', ownerId: 'u1' }
+
+beforeEach(async () => {
+  database = await createTestDatabase()
+  // The application's own pool, shared with resthooks, and its own table.
+  pool = new pg.Pool({ connectionString: database.url, max: 4 })
+  await pool.query('CREATE TABLE book (id INTEGER PRIMARY KEY, title TEXT, owner_id TEXT)')
+  hooks = createHooks({
+    store: postgresStore({ pool }),
+    events: { ...bookEvents },
+    allowTargets: ['127.0.0.0/8'],
+  })
+  await hooks.migrate()
+  receiver = await startReceiver()
+  await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+  await hooks.subscribe({ owner: 'u1', event: 'book.*', target: `${receiver.url}/all` })
+})
+
+afterEach(async () => {
+  await hooks.close()
+  // The store borrowed the application's pool: closing resthooks leaves it open.
+  expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+  await pool.end()
+  await receiver.close()
+  await database.drop()
+})
+
+async function counts(): Promise<number[]> {
+  const { rows } = await pool.query(`SELECT
+    (SELECT count(*) FROM book)::int AS books,
+    (SELECT count(*) FROM resthooks_events)::int AS events,
+    (SELECT count(*) FROM resthooks_deliveries)::int AS deliveries`)
+  return [rows[0].books, rows[0].events, rows[0].deliveries]
+}
+
+/** Runs `fn` in a transaction on one client of the pool; COMMIT, or ROLLBACK when it throws. */
+async function inTransaction(fn: (client: pg.PoolClient) => Promise<void>, commit = true) {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await fn(client)
+    await client.query(commit ? 'COMMIT' : 'ROLLBACK')
+  } finally {
+    client.release()
+  }
+}
+
+describe('the transactional outbox on PostgreSQL', () => {
+  it('pg client: a rollback leaves no event and no delivery, a commit leaves one per subscription', async () => {
+    await inTransaction(async (client) => {
+      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+      await hooks.modelEvent('Book', 'created', book, { tx: fromPg(client) })
+    }, false)
+    expect(await counts()).toEqual([0, 0, 0])
+
+    let deliveries: number | undefined
+    await inTransaction(async (client) => {
+      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+      // The client itself, detected as a pg client.
+      deliveries = (await hooks.modelEvent('Book', 'created', book, { tx: client }))?.deliveries
+    })
+    expect(deliveries).toBe(2)
+    expect(await counts()).toEqual([1, 1, 2])
+    await hooks.deliverPending()
+    expect(receiver.requests.map((r) => r.path).sort()).toEqual(['/', '/all'])
+  })
+
+  it('Kysely over pg: the outbox commits and rolls back with the application’s transaction', async () => {
+    const db = new Kysely<{ book: { id: number; title: string; owner_id: string } }>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url }) }),
+    })
+    try {
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await trx.insertInto('book').values({ id: 1, title: 'Emma', owner_id: 'u1' }).execute()
+          await hooks.modelEvent('Book', 'created', book, { tx: trx })
+          throw new Error('the application changed its mind')
+        }),
+      ).rejects.toThrow('changed its mind')
+      expect(await counts()).toEqual([0, 0, 0])
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('book').values({ id: 2, title: 'Emma', owner_id: 'u1' }).execute()
+        await hooks.modelEvent('Book', 'created', book, { tx: trx })
+      })
+      expect(await counts()).toEqual([1, 1, 2])
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('a failed outbox write leaves none of its rows, and the application may still commit', async () => {
+    await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
+    await pool.query(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
+      FOR EACH ROW EXECUTE FUNCTION refuse()`)
+    await inTransaction(async (client) => {
+      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+      await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(
+        'refused',
+      )
+      // The savepoint was rolled back: the transaction is usable, and commits the book alone.
+    })
+    expect(await counts()).toEqual([1, 0, 0])
+  })
+
+  it('a pg.Pool as tx is refused with a clear error, and nothing is written', async () => {
+    await expect(hooks.modelEvent('Book', 'created', book, { tx: pool })).rejects.toThrow(
+      /options.tx is a pg.Pool, which cannot hold a transaction/,
+    )
+    expect(await counts()).toEqual([0, 0, 0])
+  })
+
+  it('a commit wakes a worker of another process at once; a rollback sends nothing', async () => {
+    // Another process: its own store and hooks on the same database, polling only once a minute,
+    // so that only the notification can make it deliver within the test.
+    const other = createHooks({
+      store: postgresStore({ connectionString: database.url, maxConnections: 2 }),
+      events: { ...bookEvents },
+      allowTargets: ['127.0.0.0/8'],
+    })
+    const worker = other.worker({ pollIntervalMs: 60_000 })
+    const claims: number[] = []
+    other.on('delivery.succeeded', () => claims.push(Date.now()))
+    try {
+      await worker.start()
+      await new Promise((resolve) => setTimeout(resolve, 300)) // the initial pass, then idle
+      await inTransaction(async (client) => {
+        await hooks.modelEvent('Book', 'created', { ...book, id: 1 }, { tx: client })
+      }, false)
+      await inTransaction(async (client) => {
+        await hooks.modelEvent('Book', 'created', { ...book, id: 2 }, { tx: client })
+      })
+      await receiver.waitFor(2, 10_000)
+      await worker.stop()
+      expect(receiver.requests.map((r) => JSON.parse(r.body).data.id)).toEqual([2, 2])
+      expect(claims).toHaveLength(2)
+    } finally {
+      await worker.stop()
+      await other.close()
+    }
+  })
+})
