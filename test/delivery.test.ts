@@ -1,9 +1,10 @@
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { OperationalEvents } from '../src/index.ts'
+import { createHooks, type OperationalEvents } from '../src/index.ts'
 import { verifyWebhook } from '../src/verify/index.ts'
 import { bookstoreHooks } from './support/bookstore.ts'
 import { type Receiver, startReceiver } from './support/receiver.ts'
+import { temporaryStore } from './support/store-kind.ts'
 
 let env: Awaited<ReturnType<typeof bookstoreHooks>> | undefined
 let receiver: Receiver | undefined
@@ -314,6 +315,41 @@ describe('retries and failures', () => {
 })
 
 describe('the worker', () => {
+  it('when recording fails for a moment (the database restarting), it records again without resending', async () => {
+    const database = await temporaryStore()
+    let failures = 2
+    const store = {
+      ...database.store,
+      recordOutcomes: (...args: Parameters<typeof database.store.recordOutcomes>) =>
+        failures-- > 0
+          ? Promise.reject(new Error('connection terminated'))
+          : database.store.recordOutcomes(...args),
+    }
+    const hooks = createHooks({
+      store,
+      events: { 'book.added': 'Book.created' },
+      allowTargets: ['127.0.0.0/8'],
+    })
+    receiver = await startReceiver()
+    try {
+      await hooks.migrate()
+      const sub = await hooks.subscribe({ owner: 'u1', event: 'book.added', target: receiver.url })
+      const errors = collect(hooks, 'error')
+      await hooks.modelEvent('Book', 'created', book)
+      await hooks.deliverPending()
+      expect(errors.map((error) => error.message)).toEqual([
+        'connection terminated',
+        'connection terminated',
+      ])
+      expect(receiver.requests).toHaveLength(1)
+      const [delivery] = (await hooks.listDeliveries({ subscriptionId: sub.id }))?.data ?? []
+      expect(delivery).toMatchObject({ status: 'succeeded', attempts: 1 })
+    } finally {
+      await hooks.close()
+      await database.remove()
+    }
+  })
+
   it('delivers events as they are dispatched, and stop() lets requests in flight finish', async () => {
     const { hooks, receiver } = await setup()
     let release: () => void = () => {}

@@ -64,6 +64,9 @@ export interface WorkerDeps {
   onLocalWork: (listener: () => void) => () => void
 }
 
+/** Times a failed recording is tried again (after 0.1, 0.2, 0.4, 0.8, 1.6 s) before giving up. */
+const RECORD_RETRIES = 5
+
 /**
  * Claims due deliveries in batches, keeps up to `concurrency` requests in flight, and records
  * finished attempts in batches (one transaction per batch). Errors are reported on `error`,
@@ -92,6 +95,7 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
   let mayHaveMore = true
   let flushing: Promise<void> | null = null
   const unrecorded: AttemptReport[] = []
+  let recordFailures = 0
   const idleWaiters = new Set<() => void>()
   const totals: DeliveryTotals = { succeeded: 0, failed: 0, exhausted: 0, dropped: 0 }
 
@@ -164,10 +168,20 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
         now(),
       )
     } catch (error) {
-      // Unrecorded claims expire with their lease and are tried again: nothing is lost.
       events.emit('error', asError(error))
+      // The database may be back in a moment (a restart, a failover): try again a few times,
+      // keeping the order. After that, the claims expire with their lease and their deliveries
+      // are sent again: nothing is lost, but those requests go out twice.
+      if (recordFailures < RECORD_RETRIES) {
+        recordFailures++
+        unrecorded.unshift(...reports)
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (recordFailures - 1)))
+      } else {
+        recordFailures = 0
+      }
       return
     }
+    recordFailures = 0
     for (const report of reports) announce(report)
     for (const { id, owner, reason } of recorded.disabled) {
       events.emit('subscription.disabled', { subscriptionId: id, owner, reason })

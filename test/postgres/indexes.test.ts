@@ -3,7 +3,7 @@
  * delivery log, an owner's event feed, the retention scan and the dispatch lookup. The queries
  * are the store's own (captured as they run), planned against 200,000 deliveries.
  */
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as deliveries from '../../src/store/delivery-queries.ts'
@@ -41,12 +41,7 @@ beforeAll(async () => {
        FROM generate_series(0, 199999) AS n`,
       'ANALYZE',
     ]) {
-      await trx.executeQuery({
-        sql: statement,
-        parameters: [],
-        query: {} as never,
-        queryId: {} as never,
-      })
+      await sql.raw(statement).execute(trx)
     }
   })
   // The store's queries, run on a Kysely of our own that records what it sends.
@@ -68,16 +63,9 @@ afterAll(async () => {
 async function planOfLast(match: RegExp): Promise<string> {
   const query = captured.findLast((q) => match.test(q.sql))
   if (!query) throw new Error(`no query matching ${match}`)
-  const explain = query.sql.replace(
-    /^update .* where "id" in \((select .*)\) returning .*$/is,
-    '$1',
+  const { rows } = await db.executeQuery<{ 'QUERY PLAN': string }>(
+    CompiledQuery.raw(`EXPLAIN ${query.sql}`, [...query.parameters]),
   )
-  const { rows } = await db.executeQuery<{ 'QUERY PLAN': string }>({
-    sql: `EXPLAIN ${query.sql}`,
-    parameters: query.parameters,
-    query: {} as never,
-    queryId: {} as never,
-  })
   return rows.map((row) => row['QUERY PLAN']).join('\n')
 }
 
