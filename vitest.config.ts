@@ -12,6 +12,7 @@ const conformance = [
   'test/feed-and-retention.test.ts',
   'test/api.test.ts',
   'test/api-authorization.test.ts',
+  'test/cli.test.ts',
 ]
 
 const shared = { testTimeout: 30_000, hookTimeout: 30_000 }

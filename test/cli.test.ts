@@ -5,17 +5,17 @@
  * `prune` against the same database, with their documented output and exit statuses.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHooks } from '../src/index.ts'
-import { sqliteStore } from '../src/store/sqlite/index.ts'
 import { bookEvents } from './support/bookstore.ts'
 import { type ReceivedRequest, type Receiver, startReceiver } from './support/receiver.ts'
-import { temporaryDatabase } from './support/sqlite-file.ts'
+import { storeKind, type TemporaryDatabase, temporaryDatabaseOfKind } from './support/store-kind.ts'
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.ts')
 const ADMIN_KEY = 'test-admin-key-0123456789abcdef'
@@ -77,9 +77,10 @@ function verified(request: ReceivedRequest, secret: string) {
 }
 
 describe('resthooks CLI and service, end to end', () => {
-  const database = temporaryDatabase()
-  const db = ['--db', database.path]
-  const eventsFile = join(dirname(database.path), 'events.json')
+  let database: TemporaryDatabase
+  let db: string[] = []
+  const scratch = mkdtempSync(join(tmpdir(), 'resthooks-cli-'))
+  const eventsFile = join(scratch, 'events.json')
   let receiver: Receiver
   let serve: ChildProcess
   let serveExit: Promise<number | null>
@@ -91,6 +92,8 @@ describe('resthooks CLI and service, end to end', () => {
   let secret = ''
 
   beforeAll(async () => {
+    database = await temporaryDatabaseOfKind()
+    db = database.cliArgs
     writeFileSync(eventsFile, JSON.stringify(bookEvents))
     receiver = await startReceiver()
     serve = spawn(
@@ -123,14 +126,15 @@ describe('resthooks CLI and service, end to end', () => {
     })
     lines.on('line', (line) => serveLines.push(line))
     const started = JSON.parse(first) as { listening: string; worker: boolean; producer: boolean }
-    expect(started).toMatchObject({ worker: true, producer: true, db: database.path })
+    expect(started).toMatchObject({ worker: true, producer: true, db: database.location })
     url = started.listening
   })
 
   afterAll(async () => {
     if (serve.exitCode === null) serve.kill('SIGKILL')
     await receiver?.close()
-    database.remove()
+    await database.remove()
+    rmSync(scratch, { recursive: true, force: true })
   })
 
   const api = (path: string, init: RequestInit & { key?: string } = {}) =>
@@ -210,7 +214,17 @@ describe('resthooks CLI and service, end to end', () => {
       cli(['serve', '--port', 'http', ...db]),
       cli(['migrate', '--database-url', 'mysql://localhost/app']),
       cli(['migrate', '--allow-targets', '10.0.0/8', ...db]),
-      cli(['monitor', '--status', 'failed', '--db', `${database.path}.typo`]),
+      storeKind === 'sqlite'
+        ? cli(['monitor', '--status', 'failed', '--db', `${database.location}.typo`])
+        : cli([
+            'monitor',
+            '--status',
+            'failed',
+            '--db',
+            'x.db',
+            '--database-url',
+            database.location,
+          ]),
       cli(['bogus']),
     ])
     for (const error of errors) {
@@ -221,7 +235,11 @@ describe('resthooks CLI and service, end to end', () => {
     expect(errors[0]?.stderr).toContain("argument 'lost' is invalid")
     expect(errors[1]?.stderr).toContain("required option '--days <n>' not specified")
     expect(errors[4]?.stderr).toContain('--database-url must be a postgres:// URL')
-    expect(errors[6]?.stderr).toContain('no database at')
+    expect(errors[6]?.stderr).toContain(
+      storeKind === 'sqlite'
+        ? 'no database at'
+        : 'give --db <file> or --database-url <url>, not both',
+    )
   })
 
   it('monitor prints the count, exits 1 at or over --limit, and has a --json shape', async () => {
@@ -254,7 +272,7 @@ describe('resthooks CLI and service, end to end', () => {
     ])
     expect(serveStderr).toBe('')
 
-    const hooks = createHooks({ store: sqliteStore({ path: database.path }), events: bookEvents })
+    const hooks = createHooks({ store: database.open(), events: bookEvents })
     const log = await hooks.listDeliveries({ subscriptionId: hookId })
     await hooks.close()
     const delivery = log?.data.find((d) => d.eventId === eventId)
@@ -266,7 +284,7 @@ describe('resthooks CLI and service, end to end', () => {
     const since = new Date(Date.now() - 1000).toISOString()
     receiver.respondWith((_request, response) => response.writeHead(500).end('down'))
     const hooks = createHooks({
-      store: sqliteStore({ path: database.path }),
+      store: database.open(),
       events: bookEvents,
       allowTargets: ['127.0.0.0/8'],
       retry: { schedule: [] },
@@ -311,7 +329,7 @@ describe('resthooks CLI and service, end to end', () => {
     // delivery, due too, waits for a pass of its own (--hook, here).
     const deliveryId = await lastDelivery()
     const producer = createHooks({
-      store: sqliteStore({ path: database.path }),
+      store: database.open(),
       events: bookEvents,
     })
     await producer.rawEvent('book.added', { id: 4 }, { owner: 'u1' })
@@ -347,7 +365,7 @@ describe('resthooks CLI and service, end to end', () => {
     expect(json(empty)).toMatchObject({ count: 0 })
 
     async function lastDelivery(): Promise<string> {
-      const reader = createHooks({ store: sqliteStore({ path: database.path }) })
+      const reader = createHooks({ store: database.open() })
       const page = await reader.listDeliveries({ subscriptionId: hookId, limit: 1 })
       await reader.close()
       return page?.data[0]?.id ?? ''
