@@ -9,15 +9,21 @@
  * The receiver (bench/receiver.ts) runs in a process of its own. Not a test: it prints a table.
  */
 
-import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
-import { Agent, request } from 'undici'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
+import {
+  book,
+  fmt,
+  positiveInt,
+  printTable,
+  type Receiver,
+  rawBaseline,
+  startReceiverProcess,
+} from './common.ts'
 
 const EVENTS = positiveInt('BENCH_EVENTS', 2000)
 const SUBSCRIPTIONS = positiveInt('BENCH_SUBSCRIPTIONS', 5)
@@ -25,128 +31,6 @@ const CONCURRENCY = positiveInt('BENCH_CONCURRENCY', 50)
 const DELIVERIES = EVENTS * SUBSCRIPTIONS
 const WARMUP_EVENTS = Math.max(1, Math.min(200, Math.floor(EVENTS / 10)))
 const WARMUP_REQUESTS = WARMUP_EVENTS * SUBSCRIPTIONS
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer, got '${raw}'`)
-  }
-  return value
-}
-
-// ---------------------------------------------------------------------------------------------
-// The receiver process
-
-interface ReceiverMessage {
-  type: string
-  url?: string
-  count?: number
-  at?: number
-}
-
-async function startReceiverProcess() {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./receiver.ts', import.meta.url)), [], {
-    execArgv: [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const listeners = new Set<(message: ReceiverMessage) => void>()
-  child.on('message', (message: ReceiverMessage) => {
-    for (const listener of [...listeners]) listener(message)
-  })
-  const next = (type: string) =>
-    new Promise<ReceiverMessage>((resolve, reject) => {
-      const onExit = () => reject(new Error('the receiver process exited'))
-      const listener = (message: ReceiverMessage) => {
-        if (message.type !== type) return
-        listeners.delete(listener)
-        child.off('exit', onExit)
-        resolve(message)
-      }
-      listeners.add(listener)
-      child.once('exit', onExit)
-    })
-  const { url } = await next('listening')
-  if (!url) throw new Error('the receiver sent no url')
-  return {
-    url,
-    /** Resets the counter; resolves once the receiver has done so, with the wait for `count`. */
-    async expect(count: number): Promise<{ reached: Promise<number> }> {
-      const reached = next('reached').then((message) => message.at ?? Date.now())
-      child.send({ type: 'expect', count })
-      child.send({ type: 'count' })
-      await next('count')
-      return { reached }
-    },
-    async close(): Promise<void> {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.send({ type: 'close' })
-      await exited
-    },
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The payload
-
-function book(i: number) {
-  return {
-    id: i + 1,
-    title: `The Lord of the Rings, volume ${(i % 3) + 1}`,
-    author: { id: 'a1', name: 'J. R. R. Tolkien' },
-    isbn: `978-0-${String(261_102_000 + i).padStart(9, '0')}`,
-    pages: 300 + (i % 200),
-    published: '1954-07-29',
-    fiction: true,
-    tags: ['fantasy', 'classic', 'middle-earth'],
-    price: { amount: 2499, currency: 'EUR' },
-    ownerId: 'u1',
-  }
-}
-
-/** The envelope resthooks sends for book i to a subscription, for the raw baseline. */
-function envelope(i: number, url: string): string {
-  return JSON.stringify({
-    type: 'book.added',
-    timestamp: new Date().toISOString(),
-    hook: {
-      id: `hook_01JABCDEFGHJKMNPQRSTVWXYZ${i % SUBSCRIPTIONS}`,
-      event: 'book.added',
-      target: url,
-    },
-    data: book(Math.floor(i / SUBSCRIPTIONS)),
-  })
-}
-
-// ---------------------------------------------------------------------------------------------
-// (a) The raw baseline: undici, no database, no signing
-
-async function rawBaseline(url: string, count: number): Promise<number> {
-  const bodies = Array.from({ length: count }, (_, i) => envelope(i, url))
-  const agent = new Agent()
-  const headers = { 'content-type': 'application/json', 'user-agent': 'bench/raw' }
-  let nextIndex = 0
-  const started = performance.now()
-  async function lane(): Promise<void> {
-    for (;;) {
-      const i = nextIndex++
-      if (i >= count) return
-      const response = await request(url, {
-        method: 'POST',
-        headers,
-        body: bodies[i] ?? '',
-        dispatcher: agent,
-      })
-      await response.body.text()
-      if (response.statusCode !== 200) throw new Error(`raw baseline: HTTP ${response.statusCode}`)
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, lane))
-  const seconds = (performance.now() - started) / 1000
-  await agent.close()
-  return seconds
-}
 
 // ---------------------------------------------------------------------------------------------
 // (b) resthooks on SQLite
@@ -177,11 +61,7 @@ async function pendingCount(hooks: Hooks): Promise<number> {
 }
 
 /** Starts a worker and resolves, in seconds, once `count` deliveries arrived and are recorded. */
-async function deliverAll(
-  hooks: Hooks,
-  receiver: Awaited<ReturnType<typeof startReceiverProcess>>,
-  count: number,
-): Promise<number> {
+async function deliverAll(hooks: Hooks, receiver: Receiver, count: number): Promise<number> {
   const { reached } = await receiver.expect(count)
   let recorded = 0
   let failures = 0
@@ -226,11 +106,11 @@ async function main(): Promise<void> {
     // (a) raw baseline, after a warm-up
     {
       const { reached } = await receiver.expect(WARMUP_REQUESTS)
-      await rawBaseline(receiver.url, WARMUP_REQUESTS)
+      await rawBaseline(receiver.url, WARMUP_REQUESTS, CONCURRENCY, SUBSCRIPTIONS)
       await reached
     }
     const { reached: rawReached } = await receiver.expect(DELIVERIES)
-    const rawSeconds = await rawBaseline(receiver.url, DELIVERIES)
+    const rawSeconds = await rawBaseline(receiver.url, DELIVERIES, CONCURRENCY, SUBSCRIPTIONS)
     await rawReached
 
     // (b) resthooks
@@ -281,25 +161,12 @@ async function main(): Promise<void> {
       ],
       ['ratio delivery / raw', '', `${(deliveryRate / rawRate).toFixed(2)} (target ≥ 0.50)`],
     ]
-    const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c as 0 | 1 | 2].length)))
-    for (const [i, row] of rows.entries()) {
-      console.log(
-        row
-          .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      )
-      if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '))
-    }
+    printTable(rows)
   } finally {
     await hooks.close()
     await receiver.close()
     rmSync(dir, { recursive: true, force: true })
   }
-}
-
-function fmt(rate: number): string {
-  return Math.round(rate).toLocaleString('en-US')
 }
 
 await main()

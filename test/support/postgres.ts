@@ -6,8 +6,12 @@
  * in parallel against the same server.
  */
 
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import pg from 'pg'
@@ -80,6 +84,101 @@ export async function restartPostgres(): Promise<void> {
     throw new Error('the PostgreSQL test server was not started by global setup; cannot restart')
   }
   await run('bash', [script, 'restart', dir], { timeout: 60_000 })
+}
+
+/** A PostgreSQL cluster of a test's own, which it may restart without disturbing other files. */
+export interface PrivateCluster {
+  /** Connection URL of its `postgres` database (superuser `postgres`, no password). */
+  url: string
+  /** Its data directory. */
+  dir: string
+  /** Restarts it (fast shutdown: open connections are cut), on the same port. */
+  restart(): Promise<void>
+  /** Stops it and removes its directory. Safe to call more than once. */
+  stop(): Promise<void>
+}
+
+/**
+ * Whether a private cluster can start: there is a test server (so PostgreSQL tests run at all)
+ * and PostgreSQL's binaries are installed here (the server may be someone else's).
+ */
+export function privateClusterPossible(): boolean {
+  if (!postgresAvailable()) return false
+  try {
+    return readdirSync('/usr/lib/postgresql').some((version) =>
+      existsSync(`/usr/lib/postgresql/${version}/bin/initdb`),
+    )
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Starts a throwaway cluster of its own (`scripts/postgres.sh start`) in a fresh directory, on a
+ * free port, as global setup starts the shared one. Stop it in afterAll; should the process end
+ * first, it is stopped on exit.
+ */
+export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const dir = mkdtempSync(join(clusterBaseDir(), 'resthooks-pg-'))
+  const stopSync = () => {
+    try {
+      execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore', timeout: 60_000 })
+    } catch {
+      // Best effort; then at least remove the directory.
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+  let url: string
+  try {
+    const port = await freePort()
+    const { stdout } = await run('bash', [script, 'start', dir, String(port)], { timeout: 60_000 })
+    url = stdout.trim().split('\n').at(-1) ?? ''
+    if (!url.startsWith('postgres://')) throw new Error(`unexpected output: ${stdout.trim()}`)
+  } catch (error) {
+    stopSync()
+    throw error
+  }
+  process.once('exit', stopSync)
+  let stopped: Promise<void> | undefined
+  return {
+    url,
+    dir,
+    async restart() {
+      await run('bash', [script, 'restart', dir], { timeout: 60_000 })
+    },
+    stop() {
+      stopped ??= (async () => {
+        process.off('exit', stopSync)
+        await run('bash', [script, 'stop', dir], { timeout: 60_000 })
+      })()
+      return stopped
+    },
+  }
+}
+
+/** /dev/shm when it has room (faster), else the temp directory; as global setup does. */
+function clusterBaseDir(): string {
+  try {
+    const { bavail, bsize } = statfsSync('/dev/shm')
+    if (bavail * bsize >= 1024 ** 3) return '/dev/shm'
+  } catch {
+    // No /dev/shm (not Linux).
+  }
+  return tmpdir()
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))))
+    })
+  })
 }
 
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {

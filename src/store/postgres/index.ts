@@ -94,6 +94,8 @@ const types = {
   },
 }
 
+const ignoreError = (): void => {}
+
 /**
  * The pool as Kysely sees it: each query runs with resthooks' type parsers (so the
  * application's pool keeps its own), and destroying the store ends only a pool it opened.
@@ -105,6 +107,11 @@ function borrowingPool(pool: pg.Pool, ownsPool: boolean) {
     Client: pg.Client,
     async connect() {
       const client = await pool.connect()
+      // While a client is borrowed, the pool no longer listens to its 'error': a connection cut
+      // then (PostgreSQL restarting) would crash the process with an unhandled 'error' event,
+      // even with a query under way. The query fails by itself, a later one finds the client
+      // unusable, and the pool drops it on release.
+      client.on('error', ignoreError)
       let wrapped = clients.get(client)
       if (!wrapped) {
         wrapped = {
@@ -113,7 +120,10 @@ function borrowingPool(pool: pg.Pool, ownsPool: boolean) {
           },
           query: (text: string, values?: unknown[]) =>
             client.query({ text, ...(values ? { values } : {}), types }),
-          release: (error?: Error | boolean) => client.release(error),
+          release: (error?: Error | boolean) => {
+            client.off('error', ignoreError)
+            client.release(error)
+          },
         }
         clients.set(client, wrapped)
       }
