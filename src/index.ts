@@ -27,6 +27,7 @@ export type {
   DispatchOptions,
   DispatchResult,
   MatchEvent,
+  ModelEventOptions,
   RawEventOptions,
 } from './dispatch/dispatcher.ts'
 export type { HookInfo, HookPayloadSource, Serializer } from './dispatch/serialize.ts'

@@ -19,6 +19,16 @@ export interface DispatchOptions {
   tx?: TransactionLike
 }
 
+/** Options of `modelEvent`. */
+export interface ModelEventOptions extends DispatchOptions {
+  /**
+   * The instance as it was before an update, when the application knows it. It is serialized
+   * like the instance and lets subscriptions' change conditions (`changed`, `changedTo`,
+   * `changedFrom`) see what changed; it is not sent.
+   */
+  previous?: object
+}
+
 export interface RawEventOptions extends DispatchOptions {
   /** The owner whose subscriptions receive the event. */
   owner?: string
@@ -60,6 +70,8 @@ interface Occurrence {
   event: RegisteredEvent | { name: string }
   owner: string | null
   data: string
+  /** The serialized previous values of an update, as JSON text, when known. */
+  previous?: string
   ref: string | null
   /** A body per subscription (`toHookPayload`), fixed at dispatch. */
   bodyFor?: (subscription: SubscriptionTable) => string
@@ -176,7 +188,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       model: string,
       action: string,
       instance: unknown,
-      options: DispatchOptions = {},
+      options: ModelEventOptions = {},
     ): Promise<DispatchResult | null> {
       if (!deps.enabled) return null
       if (typeof model !== 'string' || typeof action !== 'string') {
@@ -210,6 +222,18 @@ export function createDispatcher(deps: DispatcherDeps) {
       const refOf = deps.refs[model]
       const ref = refOf ? (refOf(instance as never) ?? null) : null
       const occurrence: Occurrence = { event, owner, data, ref }
+      if (options.previous !== undefined) {
+        if (options.previous === null || typeof options.previous !== 'object') {
+          throw new EventError(
+            `modelEvent('${model}', '${action}'): options.previous must be the instance's previous values, an object`,
+          )
+        }
+        const previous = serializer ? serializer(options.previous, context) : options.previous
+        occurrence.previous = toJsonText(
+          previous,
+          `the previous data of '${event.name}' (${model})`,
+        )
+      }
       if (!serializer && hasHookPayload(instance)) {
         occurrence.bodyFor = (subscription) =>
           toJsonText(
