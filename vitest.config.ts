@@ -13,6 +13,7 @@ const conformance = [
   'test/api.test.ts',
   'test/api-authorization.test.ts',
   'test/cli.test.ts',
+  'test/payloads.test.ts',
 ]
 
 const shared = { testTimeout: 30_000, hookTimeout: 30_000 }

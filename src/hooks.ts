@@ -186,6 +186,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
       timeoutMs: options.timeoutMs ?? 15_000,
       disableAfterMs: options.disableAfterMs ?? 5 * 24 * 60 * 60 * 1000,
       userAgent: `resthooks/${VERSION}`,
+      maxBodyBytes: options.maxBodyBytes ?? 256 * 1024,
       now,
     },
     onLocalWork(listener) {

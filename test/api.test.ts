@@ -612,12 +612,20 @@ const refused: RefusedCase[] = [
     field: 'secret',
   },
   {
-    name: 'filter, which the API does not take yet',
+    name: 'a filter with an operand of the wrong type',
     method: 'POST',
     path: '/api/hooks',
-    body: sub({ filter: { pages: { gt: 1 } } }),
+    body: sub({ filter: { pages: { gt: [1] } } }),
     status: 400,
-    field: 'filter',
+    field: 'filter.pages.gt',
+  },
+  {
+    name: 'a template that does not render valid JSON',
+    method: 'POST',
+    path: '/api/hooks',
+    body: sub({ template: '{"id": {{data.id}}, }' }),
+    status: 400,
+    field: 'template',
   },
   // Events and patterns.
   {

@@ -108,6 +108,8 @@ describe('subscribing', () => {
       method: 'POST',
       contentType: 'application/json',
       headers: {},
+      filter: null,
+      template: null,
       payload: 'full',
       hmacDigest: null,
       metadata: {},
@@ -195,7 +197,29 @@ describe('subscription validation', () => {
       headerField('Webhook-Signature'),
       /reserved/,
     ],
-    ['a filter (not supported yet)', { filter: { status: 'paid' } }, 'filter', /unknown field/],
+    [
+      'a filter with an unknown operator',
+      { filter: { status: { equals: 'paid' } } },
+      'filter.status.equals',
+    ],
+    [
+      'a filter with a catastrophic regex',
+      { filter: { title: { matches: '(a+)+$' } } },
+      'filter.title.matches',
+    ],
+    ['a template with an unclosed section', { template: '{"id": {{#data}}1' }, 'template'],
+    [
+      'a JSON template that is not JSON',
+      { template: '{"id": {{data.id}}' },
+      'template',
+      /invalid JSON/,
+    ],
+    [
+      'an XML template that is not XML',
+      { contentType: 'application/xml', template: '<a>{{event}}' },
+      'template',
+    ],
+    ['a content type we cannot render', { contentType: 'text/plain' }, 'contentType'],
     ['a misspelt field', { targt: 'https://example.com/x' }, 'targt', /unknown field/],
     [
       'a target with credentials in it',
@@ -437,7 +461,12 @@ describe('changing a subscription', () => {
     ['a reserved header', { headers: { 'webhook-id': 'x' } }, 'headers.webhook-id'],
     ['a header value with CR/LF', { headers: { 'x-a': 'a\r\nb' } }, 'headers.x-a'],
     ['a new owner', { owner: 'u2' }, 'owner'],
-    ['a filter (not supported yet)', { filter: {} }, 'filter'],
+    [
+      'a filter with a misspelt operator',
+      { filter: { title: { startswith: 'J' } } },
+      'filter.title.startswith',
+    ],
+    ['a template that renders invalid JSON', { template: '{"a": ' }, 'template'],
     ['a wrong type', { active: 'no' }, 'active'],
   ])('refuses %s as subscribe does, and changes nothing', async (_why, change, field) => {
     const hooks = await setup()

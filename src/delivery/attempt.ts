@@ -1,5 +1,5 @@
-import { renderEnvelope } from '../dispatch/envelope.ts'
 import { newId } from '../ids.ts'
+import { deliveryBody } from '../payloads/delivery-body.ts'
 import type { AttemptTable } from '../store/schema.ts'
 import type { ClaimedDelivery, DeliveryOutcome } from '../store/store.ts'
 import { type HmacDigest, signingSecrets } from '../subscriptions/subscription.ts'
@@ -15,6 +15,8 @@ export interface AttemptDeps {
   /** A subscription failing this long without a success is disabled when a delivery runs out. */
   disableAfterMs: number
   userAgent: string
+  /** The largest body a template may render, in bytes. */
+  maxBodyBytes: number
   now: () => number
 }
 
@@ -57,13 +59,40 @@ export async function attemptDelivery(
 
   const startedAt = deps.now()
   const timestamp = Math.floor(startedAt / 1000)
-  const body =
-    delivery.body ??
-    renderEnvelope(
-      event,
-      { id: subscription.id, event: subscription.event, target: subscription.target },
-      subscription.payload,
-    )
+  let body: string
+  try {
+    body = deliveryBody({ ...claimed, subscription }, deps.maxBodyBytes)
+  } catch (caught) {
+    // The subscription's template (or content type) cannot make a valid body of this event:
+    // no request is sent, and trying again would render the same thing.
+    const error = (caught as Error).message
+    const attempt: AttemptTable = {
+      id: newId('atm'),
+      delivery_id: delivery.id,
+      number,
+      started_at: startedAt,
+      duration_ms: 0,
+      request_headers: '{}',
+      response_status: null,
+      response_headers: null,
+      response_body: null,
+      error,
+    }
+    return {
+      ...context,
+      outcome: {
+        ...base,
+        attempt,
+        result: 'exhausted',
+        error,
+        disableBefore: startedAt - deps.disableAfterMs,
+      },
+      attempt: number,
+      status: null,
+      durationMs: 0,
+      error,
+    }
+  }
   const headers: Record<string, string> = {
     ...(JSON.parse(subscription.headers) as Record<string, string>),
     'content-type': subscription.content_type,

@@ -5,6 +5,7 @@ import { type OwnerResolver, ownerProblem, ownerString } from '../events/owner.t
 import { newId } from '../ids.ts'
 import type { DeliveryTable, EventTable, SubscriptionTable } from '../store/schema.ts'
 import type { Store } from '../store/store.ts'
+import { compiledFilter, type FilterInput } from '../subscriptions/filter.ts'
 import { type Subscription, toSubscription } from '../subscriptions/subscription.ts'
 import { type TransactionLike, toSqlExecutor } from '../tx/index.ts'
 import type { SqlExecutor } from '../tx/sql-executor.ts'
@@ -48,6 +49,17 @@ export interface MatchEvent {
   name: string
   owner: string | null
   data: unknown
+  /** The previous data of an update, when `modelEvent` was given `{ previous }`. */
+  previous?: unknown
+}
+
+/** A stored filter that no longer validates (changed by hand in the database) matches nothing. */
+function filterMatches(filter: string, input: FilterInput): boolean {
+  try {
+    return compiledFilter(filter)(input)
+  } catch {
+    return false
+  }
 }
 
 export interface DispatcherDeps {
@@ -93,6 +105,33 @@ export function createDispatcher(deps: DispatcherDeps) {
     return text
   }
 
+  /**
+   * Keeps the subscriptions whose filter matches the event's data (and previous data), then
+   * those the `match` option admits. Parses the data only when something needs it.
+   */
+  function narrow(
+    subscriptions: SubscriptionTable[],
+    event: EventTable,
+    occurrence: Occurrence,
+  ): SubscriptionTable[] {
+    const { match } = deps
+    if (!match && subscriptions.every((row) => row.filter === null)) return subscriptions
+    const input: FilterInput = { data: JSON.parse(event.data) }
+    if (occurrence.previous !== undefined) input.previous = JSON.parse(occurrence.previous)
+    const kept = subscriptions.filter(
+      (row) => row.filter === null || filterMatches(row.filter, input),
+    )
+    if (!match) return kept
+    const seen: MatchEvent = {
+      id: event.id,
+      name: event.name,
+      owner: event.owner,
+      data: input.data,
+      ...(input.previous !== undefined ? { previous: input.previous } : {}),
+    }
+    return kept.filter((row) => match(toSubscription(row), seen))
+  }
+
   async function write(occurrence: Occurrence, executor: SqlExecutor): Promise<DispatchResult> {
     const at = deps.now()
     const event: EventTable = {
@@ -110,15 +149,8 @@ export function createDispatcher(deps: DispatcherDeps) {
           patternsMatching(event.name),
           occurrence.owner,
         )
-    const { match } = deps
-    if (match && !occurrence.only) {
-      const seen: MatchEvent = {
-        id: event.id,
-        name: event.name,
-        owner: event.owner,
-        data: JSON.parse(event.data),
-      }
-      subscriptions = subscriptions.filter((row) => match(toSubscription(row), seen))
+    if (!occurrence.only) {
+      subscriptions = narrow(subscriptions, event, occurrence)
     }
     const deliveries: DeliveryTable[] = subscriptions.map((subscription) => ({
       id: newId('dlv'),

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { CONTENT_TYPES } from '../payloads/content-type.ts'
 import { subscribeInput, updateInput } from '../subscriptions/subscription-input.ts'
 
 /**
@@ -87,8 +88,14 @@ export const subscriptionSchema = z
     status: z.enum(['active', 'disabled']),
     disabledReason: z.string().nullable(),
     method: z.enum(['POST', 'PUT', 'PATCH']),
-    contentType: z.string(),
+    contentType: z.enum(CONTENT_TYPES),
     headers: z.record(z.string(), z.string()),
+    filter: z.record(z.string(), z.unknown()).nullable().meta({
+      description: 'Conditions on the event’s data (docs/filters.md); null: every event.',
+    }),
+    template: z.string().nullable().meta({
+      description: 'A Mustache body template (docs/templates.md); null: the default body.',
+    }),
     payload: z.enum(['full', 'thin']),
     hmacDigest: z.enum(['sha1', 'sha256', 'sha512']).nullable(),
     metadata: z.record(z.string(), z.unknown()),

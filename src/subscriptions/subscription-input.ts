@@ -1,6 +1,9 @@
 import { z } from 'zod'
 import { type FieldError, ValidationError } from '../errors.ts'
 import { hasControlCharacters } from '../events/owner.ts'
+import { CONTENT_TYPES } from '../payloads/content-type.ts'
+import { TEMPLATE_LIMITS } from '../payloads/template.ts'
+import { filterProblems } from './filter.ts'
 
 /** Headers that resthooks sets itself or that HTTP reserves; a subscription cannot set them. */
 const RESERVED_HEADERS = new Set([
@@ -58,6 +61,18 @@ const metadata = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
   }
 })
 
+const filter = z
+  .record(z.string(), z.unknown())
+  .nullable()
+  .superRefine((value, ctx) => {
+    if (value === null) return
+    for (const problem of filterProblems(value)) {
+      // Problems name their place from `filter`; the issue's path is relative to it.
+      const path = problem.field.split('.').slice(1)
+      ctx.addIssue({ code: 'custom', message: problem.message, path })
+    }
+  })
+
 const changeable = {
   event: z.string().min(1).max(64),
   target,
@@ -67,6 +82,10 @@ const changeable = {
   payload: z.enum(['full', 'thin']),
   hmacDigest: z.enum(['sha1', 'sha256', 'sha512']).nullable(),
   metadata,
+  contentType: z.enum(CONTENT_TYPES),
+  /** Checked against the content type by `templateProblem` once both are known. */
+  template: z.string().min(1).max(TEMPLATE_LIMITS.maxTemplateBytes).nullable(),
+  filter,
 }
 
 /** What `subscribe()` accepts. Unknown fields are refused, so a typo is never silently ignored. */
@@ -83,6 +102,9 @@ export const subscribeInput = z.strictObject({
   payload: changeable.payload.optional(),
   hmacDigest: changeable.hmacDigest.optional(),
   metadata: changeable.metadata.optional(),
+  contentType: changeable.contentType.optional(),
+  template: changeable.template.optional(),
+  filter: changeable.filter.optional(),
 })
 
 /** What `updateSubscription()` accepts: any of the changeable fields. */

@@ -1,4 +1,6 @@
+import type { ContentType } from '../payloads/content-type.ts'
 import type { SubscriptionTable } from '../store/schema.ts'
+import type { Filter } from './filter.ts'
 
 /** The application's own fields on a subscription (django-rest-hooks' `HOOK_CUSTOM_MODEL`). */
 export type Metadata = Record<string, unknown>
@@ -18,8 +20,13 @@ export interface Subscription<M extends Metadata = Metadata> {
   status: 'active' | 'disabled'
   disabledReason: string | null
   method: HttpMethod
-  contentType: string
+  /** `application/json` (default), `application/x-www-form-urlencoded` or `application/xml`. */
+  contentType: ContentType
   headers: Record<string, string>
+  /** Conditions on the event's data; an event that does not match is not delivered. */
+  filter: Filter | null
+  /** A Mustache template for the body; null for the content type's default body. */
+  template: string | null
   /** `full` (default) or `thin`: only `{type, timestamp, hook, data: {id}}`. */
   payload: 'full' | 'thin'
   /** Adds thorn's `Hook-HMAC` header with this digest; null for none. */
@@ -45,8 +52,10 @@ export function toSubscription<M extends Metadata>(row: SubscriptionTable): Subs
     status: row.status,
     disabledReason: row.disabled_reason,
     method: row.method as HttpMethod,
-    contentType: row.content_type,
+    contentType: row.content_type as ContentType,
     headers: JSON.parse(row.headers) as Record<string, string>,
+    filter: row.filter === null ? null : (JSON.parse(row.filter) as Filter),
+    template: row.template,
     payload: row.payload,
     hmacDigest: row.hmac_digest as HmacDigest | null,
     metadata: JSON.parse(row.metadata) as M,

@@ -3,6 +3,8 @@ import { ValidationError } from '../errors.ts'
 import type { EventRegistry } from '../events/event-registry.ts'
 import { newId } from '../ids.ts'
 import { type Page, pageLimit, toPage } from '../pages.ts'
+import { type ContentType, DEFAULT_CONTENT_TYPE } from '../payloads/content-type.ts'
+import { templateProblem } from '../payloads/template.ts'
 import type { SubscriptionTable } from '../store/schema.ts'
 import type { Store } from '../store/store.ts'
 import {
@@ -78,6 +80,12 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
     if (errors.length > 0) throw new ValidationError(errors)
   }
 
+  /** A template must render a valid body of the subscription's content type. */
+  function checkTemplate(template: string | null, contentType: ContentType): void {
+    const problem = template === null ? null : templateProblem(template, contentType)
+    if (problem) throw new ValidationError([{ field: 'template', message: problem }])
+  }
+
   async function findOrUndefined(id: string, scope: OwnerScope) {
     return typeof id === 'string' ? store.findSubscription(id, scope.owner) : undefined
   }
@@ -89,6 +97,8 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
     ): Promise<SubscriptionWithSecret<M>> {
       const valid = parseInput(subscribeInput, input)
       await checkSemantics(valid)
+      const contentType = valid.contentType ?? DEFAULT_CONTENT_TYPE
+      checkTemplate(valid.template ?? null, contentType)
       const at = now()
       const row: SubscriptionTable = {
         id: newId('hook'),
@@ -98,10 +108,10 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
         status: valid.active === false ? 'disabled' : 'active',
         disabled_reason: valid.active === false ? 'disabled by its owner' : null,
         method: valid.method ?? 'POST',
-        content_type: 'application/json',
+        content_type: contentType,
         headers: JSON.stringify(valid.headers ?? {}),
-        filter: null,
-        template: null,
+        filter: valid.filter ? JSON.stringify(valid.filter) : null,
+        template: valid.template ?? null,
         payload: valid.payload ?? 'full',
         hmac_digest: valid.hmacDigest ?? null,
         metadata: JSON.stringify(valid.metadata ?? {}),
@@ -145,6 +155,14 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
     ): Promise<Subscription<M> | undefined> {
       const valid = parseInput(updateInput, changes)
       await checkSemantics(valid)
+      if (valid.template !== undefined || valid.contentType !== undefined) {
+        const current = await findOrUndefined(id, scope)
+        if (!current) return undefined
+        checkTemplate(
+          valid.template !== undefined ? valid.template : current.template,
+          valid.contentType ?? (current.content_type as ContentType),
+        )
+      }
       const patch: Partial<SubscriptionTable> = { updated_at: now() }
       if (valid.event !== undefined) patch.event = valid.event
       if (valid.target !== undefined) patch.target = valid.target
@@ -153,6 +171,11 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
       if (valid.payload !== undefined) patch.payload = valid.payload
       if (valid.hmacDigest !== undefined) patch.hmac_digest = valid.hmacDigest
       if (valid.metadata !== undefined) patch.metadata = JSON.stringify(valid.metadata)
+      if (valid.contentType !== undefined) patch.content_type = valid.contentType
+      if (valid.template !== undefined) patch.template = valid.template
+      if (valid.filter !== undefined) {
+        patch.filter = valid.filter === null ? null : JSON.stringify(valid.filter)
+      }
       if (valid.active === true) {
         Object.assign(patch, { status: 'active', disabled_reason: null, failing_since: null })
       } else if (valid.active === false) {
