@@ -13,7 +13,6 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +21,8 @@ import { createHooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
 import type { Store } from '../src/store/store.ts'
+import { freePort } from '../test/support/ports-and-dirs.ts'
+import { book } from './common.ts'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000)
 const SUBSCRIPTIONS = 5
@@ -33,21 +34,6 @@ const receiver = createServer((req, res) => {
 })
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
 const target = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`
-
-function book(i: number) {
-  return {
-    id: i + 1,
-    title: `The Lord of the Rings, volume ${(i % 3) + 1}`,
-    author: { id: 'a1', name: 'J. R. R. Tolkien' },
-    isbn: `978-0-${String(261_102_000 + i).padStart(9, '0')}`,
-    pages: 300 + (i % 200),
-    published: '1954-07-29',
-    fiction: true,
-    tags: ['fantasy', 'classic', 'middle-earth'],
-    price: { amount: 2499, currency: 'EUR' },
-    ownerId: 'u1',
-  }
-}
 
 /** Fills the store with the workload, delivered; resolves with the row counts. */
 async function fill(store: Store): Promise<void> {
@@ -129,17 +115,6 @@ async function count(store: Store, table: string): Promise<number> {
     store.db,
   )
   return Number(rows[0]?.n)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 function print(name: string, sizes: TableSize[]): void {

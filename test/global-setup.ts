@@ -15,12 +15,11 @@
  */
 
 import { execFile, execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { clusterBaseDir, freePort } from './support/ports-and-dirs.ts'
 
 const run = promisify(execFile)
 const script = fileURLToPath(new URL('../scripts/postgres.sh', import.meta.url))
@@ -29,7 +28,7 @@ const script = fileURLToPath(new URL('../scripts/postgres.sh', import.meta.url))
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   if (process.env.RESTHOOKS_TEST_POSTGRES_URL) return undefined
 
-  const dir = mkdtempSync(join(baseDir(), 'resthooks-pg-'))
+  const dir = mkdtempSync(join(clusterBaseDir(), 'resthooks-pg-'))
   let url: string
   try {
     const port = await freePort()
@@ -67,35 +66,6 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
     delete process.env.RESTHOOKS_TEST_POSTGRES_DIR
     await run('bash', [script, 'stop', dir], { timeout: 60_000 })
   }
-}
-
-/**
- * Where to put the data directory: /dev/shm (memory) when it has room, else the temp directory.
- * On disk, CREATE DATABASE takes ~250 ms even with fsync off (it flushes copied files); in
- * memory ~15 ms, and the cluster starts faster too.
- */
-function baseDir(): string {
-  try {
-    const { bavail, bsize } = statfsSync('/dev/shm')
-    if (bavail * bsize >= 1024 ** 3) return '/dev/shm'
-  } catch {
-    // No /dev/shm (not Linux): fall through.
-  }
-  return tmpdir()
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))))
-    })
-  })
 }
 
 /** Stops the server in `dir` (if any) and removes `dir`, ignoring errors. */

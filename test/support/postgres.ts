@@ -8,14 +8,13 @@
 
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { describe, it } from 'vitest'
+import { clusterBaseDir, freePort } from './ports-and-dirs.ts'
 
 const run = promisify(execFile)
 const script = fileURLToPath(new URL('../../scripts/postgres.sh', import.meta.url))
@@ -154,31 +153,6 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
       return stopped
     },
   }
-}
-
-/** /dev/shm when it has room (faster), else the temp directory; as global setup does. */
-function clusterBaseDir(): string {
-  try {
-    const { bavail, bsize } = statfsSync('/dev/shm')
-    if (bavail * bsize >= 1024 ** 3) return '/dev/shm'
-  } catch {
-    // No /dev/shm (not Linux).
-  }
-  return tmpdir()
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))))
-    })
-  })
 }
 
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
