@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql, type Transaction } from 'kysely'
-import type { AttemptTable, DeliveryTable, Schema } from './schema.ts'
+import type { AttemptTable, DeliveryTable, Schema, SubscriptionTable } from './schema.ts'
 import type {
   ClaimedDelivery,
   ClaimFilter,
@@ -13,8 +13,9 @@ type Db = Kysely<Schema>
 
 /**
  * Claims due deliveries by moving their `next_attempt_at` to the lease's end under a fresh
- * token, in one UPDATE: SQLite runs it under its write lock; PostgreSQL skips rows that another
- * claim has locked (`FOR UPDATE SKIP LOCKED`), so workers never wait on each other.
+ * token, in one UPDATE: SQLite runs it under its write lock, then reads the claimed rows with
+ * their events and subscriptions; PostgreSQL does it all in one statement that skips rows
+ * another claim has locked (`FOR UPDATE SKIP LOCKED`), so workers never wait on each other.
  */
 export async function claimDeliveries(
   db: Db,
@@ -25,6 +26,9 @@ export async function claimDeliveries(
   only?: ClaimFilter,
 ): Promise<ClaimedDelivery[]> {
   const leaseToken = randomUUID()
+  if (dialect === 'postgres') {
+    return claimOnPostgres(db, limit, now, now + leaseMs, leaseToken, only)
+  }
   let due = db
     .selectFrom('resthooks_deliveries')
     .select('id')
@@ -36,7 +40,6 @@ export async function claimDeliveries(
   if (only?.subscriptionIds) {
     due = due.where('subscription_id', 'in', nonEmpty(only.subscriptionIds))
   }
-  if (dialect === 'postgres') due = due.forUpdate().skipLocked()
   const claimed = await db
     .updateTable('resthooks_deliveries')
     .set({ next_attempt_at: now + leaseMs, lease_token: leaseToken })
@@ -90,6 +93,81 @@ export async function claimDeliveries(
       created_at: Number(row.event_created_at),
     },
     subscription: byId.get(row.subscription_id) ?? null,
+  }))
+}
+
+interface ClaimedRow {
+  id: string
+  subscription_id: string
+  owner: string
+  attempts: number
+  body: string | null
+  lease_token: string
+  created_at: number
+  event_id: string
+  event_name: string
+  event_data: string
+  event_ref: string | null
+  event_created_at: number
+  subscription: SubscriptionTable | null
+}
+
+/**
+ * PostgreSQL's claim, in one round trip: lock due rows that no other claim holds
+ * (`FOR UPDATE SKIP LOCKED`), move them to the lease's end under the token, and return them
+ * with their event and subscription.
+ */
+async function claimOnPostgres(
+  db: Db,
+  limit: number,
+  now: number,
+  leaseEnd: number,
+  leaseToken: string,
+  only: ClaimFilter | undefined,
+): Promise<ClaimedDelivery[]> {
+  const narrowed = [
+    ...(only?.deliveryIds ? [sql`AND id = ANY(${[...only.deliveryIds]})`] : []),
+    ...(only?.subscriptionIds
+      ? [sql`AND subscription_id = ANY(${[...only.subscriptionIds]})`]
+      : []),
+  ]
+  const { rows } = await sql<ClaimedRow>`
+    WITH due AS (
+      SELECT id FROM resthooks_deliveries
+      WHERE status = 'pending' AND next_attempt_at <= ${now} ${sql.join(narrowed, sql` `)}
+      ORDER BY next_attempt_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE resthooks_deliveries AS d
+      SET next_attempt_at = ${leaseEnd}, lease_token = ${leaseToken}
+      FROM due WHERE d.id = due.id
+      RETURNING d.id, d.subscription_id, d.owner, d.attempts, d.body, d.lease_token,
+        d.created_at, d.event_id
+    )
+    SELECT c.*, e.name AS event_name, e.data AS event_data, e.ref AS event_ref,
+      e.created_at AS event_created_at, row_to_json(s) AS subscription
+    FROM claimed AS c
+    JOIN resthooks_events AS e ON e.id = c.event_id
+    LEFT JOIN resthooks_subscriptions AS s ON s.id = c.subscription_id`.execute(db)
+  return rows.map((row) => ({
+    delivery: {
+      id: row.id,
+      subscription_id: row.subscription_id,
+      owner: row.owner,
+      attempts: Number(row.attempts),
+      body: row.body,
+      lease_token: row.lease_token,
+      created_at: Number(row.created_at),
+    },
+    event: {
+      id: row.event_id,
+      name: row.event_name,
+      data: row.event_data,
+      ref: row.event_ref,
+      created_at: Number(row.event_created_at),
+    },
+    subscription: row.subscription,
   }))
 }
 
