@@ -10,6 +10,7 @@
  * long one (30 s), which also tells the killed worker's claims apart in the database.
  */
 
+import type { ServerResponse } from 'node:http'
 import { afterAll, expect, it } from 'vitest'
 import { createHooks, type Hooks } from '../../src/index.ts'
 import { postgresStore } from '../../src/store/postgres/index.ts'
@@ -69,12 +70,14 @@ describeIfPostgres('scale-out on PostgreSQL', () => {
     await hooks.migrate()
     const db = hooks.store.db
 
-    // Answers 200 after 0–3 ms, so that requests are in flight when the worker dies.
+    // Answers 200 after 0–3 ms; while `held` is set, it holds every answer back, so that the
+    // workers' requests stay in flight (and their claims unrecorded) around the kill.
+    let held: (() => void)[] | undefined
+    const answer = (response: ServerResponse) =>
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
     receiver = await startReceiver((_request, response) => {
-      setTimeout(
-        () => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok'),
-        Math.random() * 3,
-      )
+      if (held) held.push(() => answer(response))
+      else setTimeout(() => answer(response), Math.random() * 3)
     })
     const subscriptionIds: string[] = []
     for (let i = 0; i < SUBSCRIPTIONS; i++) {
@@ -108,8 +111,23 @@ describeIfPostgres('scale-out on PostgreSQL', () => {
     )
     for (const ingest of ingests) ingest.go()
 
-    // Half-way, SIGKILL the first worker.
+    // Half-way, hold the answers until the first worker holds claims (only its claims carry the
+    // short lease), then SIGKILL it: it dies with requests in flight, whatever the timing.
     await receiver.waitFor(TOTAL / 2, 60_000)
+    held = []
+    const shortLeased = () =>
+      db
+        .selectFrom('resthooks_deliveries')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('status', '=', 'pending')
+        .where('lease_token', 'is not', null)
+        .where('next_attempt_at', '<=', Date.now() + KILLED_LEASE_MS)
+        .executeTakeFirstOrThrow()
+    await until(
+      'the first worker to hold claims',
+      async () => Number((await shortLeased()).n) > 0,
+      10_000,
+    )
     const ingestedAtKill = ingests.reduce((n, ingest) => n + ingest.of('dispatched').length, 0)
     const { signal } = await killed.kill()
     expect(signal).toBe('SIGKILL')
@@ -121,16 +139,20 @@ describeIfPostgres('scale-out on PostgreSQL', () => {
 
     // What it held when it died: claims still pending under its short lease (the others' claims
     // run to claim time + 30 s), not taken back yet since they last till claim time + 2 s.
-    const held = await db
+    const claimed = await db
       .selectFrom('resthooks_deliveries')
       .select(['event_id', 'subscription_id'])
       .where('status', '=', 'pending')
       .where('lease_token', 'is not', null)
       .where('next_attempt_at', '<=', killedAt + KILLED_LEASE_MS)
       .execute()
-    const heldPairs = new Set(held.map((row) => `${row.event_id} ${row.subscription_id}`))
+    const heldPairs = new Set(claimed.map((row) => `${row.event_id} ${row.subscription_id}`))
     const receivedPairsAtKill = new Set(receiver.requests.slice(0, receivedAtKill).map(pairOf))
     const heldAndReceived = [...heldPairs].filter((pair) => receivedPairsAtKill.has(pair))
+    // Answer what was held back; from here on the receiver answers at once again.
+    const release = held
+    held = undefined
+    for (const send of release) send()
     // The kill caught it at work: it had delivered some and held claims in flight.
     expect(killed.succeeded()).toBeGreaterThan(0)
     expect(heldPairs.size).toBeGreaterThan(0)
