@@ -40,7 +40,12 @@ export {
 } from './errors.ts'
 export type { EventFeedOptions, EventRecord } from './events/event-feed.ts'
 export type { EventMap, EventRegistry, RegisteredEvent } from './events/event-registry.ts'
-export type { OwnerResolver } from './events/owner.ts'
+export {
+  defaultOwner,
+  type OwnerContext,
+  type OwnerResolver,
+  type OwnerValue,
+} from './events/owner.ts'
 export { createHooks, type Hooks, type HooksOptions } from './hooks.ts'
 export type { Page } from './pages.ts'
 export type { Store } from './store/store.ts'

@@ -235,7 +235,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
       let owner: string | null = null
       if (!event.broadcast) {
-        owner = ownerString(deps.owner(instance, model))
+        owner = ownerString(await deps.owner(instance, model, { action, tx: options.tx }))
         if (owner === null) {
           throw new EventError(
             `cannot find the owner of this ${model} for '${event.name}': the owner option returned nothing (by default it reads ownerId, userId, then user.id); map the event as '${model}.${action}+' to send it to every owner`,

@@ -1,12 +1,37 @@
+/** What an owner resolver returns: the owner's id, or nothing when the instance has none. */
+export type OwnerValue = string | number | bigint | null | undefined
+
+/** What an owner resolver is told beside the instance and its model. */
+export interface OwnerContext {
+  /** The model action being dispatched (`created`, `updated`, `read`, …). */
+  action: string
+  /**
+   * The application's transaction exactly as it was passed to `modelEvent` (a Prisma transaction
+   * client, a TypeORM `EntityManager`, a Kysely or Drizzle transaction, a `pg` client), so that a
+   * resolver can follow a relation inside the same transaction; undefined without one.
+   */
+  tx: unknown
+}
+
 /**
- * Finds the owner (user or tenant id) of a model instance. Returns null when it has none.
+ * Finds the owner (user or tenant id) of a model instance. Returns null when it has none. It may
+ * be async, to load the owner through a relation (the seeds'
+ * `user = property(lambda self: self.intermediary.user)`).
  *
  * @default reads `ownerId`, then `userId`, then `user.id`
+ * @example
+ * owner: async (instance, model, { tx }) =>
+ *   model === 'Chapter' ? (await bookOf(tx, instance.bookId)).ownerId : defaultOwner(instance)
  */
-export type OwnerResolver = (instance: unknown, model: string) => string | number | null | undefined
+export type OwnerResolver = (
+  // biome-ignore lint/suspicious/noExplicitAny: resolvers receive the application's own model types
+  instance: any,
+  model: string,
+  context: OwnerContext,
+) => OwnerValue | Promise<OwnerValue>
 
 /** The default owner resolution: `ownerId`, then `userId`, then `user.id`. */
-export const defaultOwner: OwnerResolver = (instance) => {
+export const defaultOwner = (instance: unknown): OwnerValue => {
   if (instance === null || typeof instance !== 'object') return null
   const record = instance as Record<string, unknown>
   const user = record.user
