@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config'
 /**
  * Two projects. `sqlite` runs every test. `postgres` runs the store conformance suite (the
  * engine and API tests, through test/support/store-kind.ts) again on PostgreSQL, plus the
- * PostgreSQL-only tests under test/postgres/. Global setup starts a throwaway PostgreSQL.
+ * PostgreSQL-only tests under test/postgres/, and the ORM integrations' tests under
+ * test/integrations/. Global setup starts a throwaway PostgreSQL.
  */
 const conformance = [
   'test/dispatch.test.ts',
@@ -34,7 +35,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'postgres',
-          include: [...conformance, 'test/postgres/**/*.test.ts'],
+          include: [...conformance, 'test/integrations/**/*.test.ts', 'test/postgres/**/*.test.ts'],
           env: { RESTHOOKS_TEST_STORE: 'postgres' },
           setupFiles: ['test/support/postgres-project.ts'],
         },

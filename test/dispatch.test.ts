@@ -130,3 +130,53 @@ describe('finding the matching subscriptions', () => {
     expect(plan).not.toMatch(/Seq Scan/)
   })
 })
+
+describe('owners through a relation', () => {
+  it('an async owner resolver loads the owner through the caller’s transaction', async () => {
+    const seen: { model: string; action: string; tx: unknown }[] = []
+    const related = await bookstoreHooks({
+      events: { 'chapter.added': 'Chapter.created', 'book.added': 'Book.created' },
+      // A chapter belongs to its book's owner: read it in the same transaction.
+      owner: async (instance, model, { action, tx }) => {
+        seen.push({ model, action, tx })
+        if (model !== 'Chapter') return instance.ownerId
+        // Without a transaction, read through the store's own connection.
+        const executor = (tx as SqlExecutor | undefined) ?? fromKysely(related.hooks.store.db)
+        const placeholder = related.hooks.store.dialect === 'sqlite' ? '?' : '$1'
+        const { rows } = await executor.executeSql(
+          `SELECT owner_id FROM book WHERE id = ${placeholder}`,
+          [instance.bookId],
+        )
+        return (rows[0] as { owner_id: string } | undefined)?.owner_id ?? null
+      },
+    })
+    try {
+      const { hooks } = related
+      for (const owner of ['u1', 'u2']) {
+        await hooks.subscribe({ owner, event: 'chapter.added', target: `${receiver.url}/${owner}` })
+      }
+      const result = await hooks.store.transaction(async (executor) => {
+        await executor.executeSql('CREATE TABLE book (id INTEGER PRIMARY KEY, owner_id TEXT)', [])
+        await executor.executeSql(
+          `INSERT INTO book (id, owner_id) VALUES (${hooks.store.dialect === 'sqlite' ? '?, ?' : '$1, $2'})`,
+          [3, 'u2'],
+        )
+        return hooks.modelEvent('Chapter', 'created', { id: 9, bookId: 3 }, { tx: executor })
+      })
+      expect(result?.deliveries).toBe(1)
+      expect(seen).toEqual([{ model: 'Chapter', action: 'created', tx: expect.anything() }])
+      await hooks.deliverPending()
+      expect(receiver.requests.map((r) => r.path)).toEqual(['/u2'])
+
+      // A resolver that finds no owner is the usual clear error, and nothing is written.
+      await expect(hooks.modelEvent('Chapter', 'created', { id: 10, bookId: 404 })).rejects.toThrow(
+        /cannot find the owner of this Chapter/,
+      )
+      expect(seen.at(-1)?.tx).toBeUndefined()
+      expect(await hooks.countDeliveries({ status: 'succeeded' })).toBe(1)
+      expect(await hooks.countDeliveries({ status: 'pending' })).toBe(0)
+    } finally {
+      await related.close()
+    }
+  })
+})
