@@ -4,8 +4,8 @@
  * It prints the admin key for the session and a walkthrough: create an API key, subscribe the
  * inbox, post an event, see it arrive, read the delivery log.
  *
- *   npm start                 (node examples/service-walkthrough.ts)
- *   PORT=9000 npm start       the API on 9000, the inbox on 9001 (PORT=0: any free ports)
+ *   npm run service-demo            (node examples/service-walkthrough.ts)
+ *   PORT=9000 npm run service-demo  the API on 9000, the inbox on 9001 (PORT=0: any free ports)
  *   RESTHOOKS_DB=x.db         another database file
  *   RESTHOOKS_ADMIN_KEY=…     a fixed admin key instead of one generated for the session
  */
@@ -48,7 +48,7 @@ try {
   })
 } catch (error) {
   const busy = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-  console.error(busy ? `port ${port} is in use; try PORT=9000 npm start` : (error as Error).message)
+  console.error(busy ? `port ${port} is in use; try PORT=9000 npm run service-demo` : (error as Error).message)
   await hooks.close()
   process.exit(1)
 }

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the service walkthrough starts, prints its URL, the session's admin key and a
+ * `npm run service-demo`: the service walkthrough starts, prints its URL, the session's admin key and a
  * curl walkthrough, and the printed commands, pasted into a shell as they are, get a webhook
  * delivered to the demo inbox with its signature verified.
  */
@@ -11,7 +11,7 @@ import { temporaryDatabase } from './support/sqlite-file.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-describe('npm start (examples/service-walkthrough.ts)', () => {
+describe('npm run service-demo (examples/service-walkthrough.ts)', () => {
   const database = temporaryDatabase('walkthrough.db')
   let child: ChildProcess | undefined
 
