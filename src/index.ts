@@ -62,6 +62,8 @@ export {
   fromKysely,
   fromNodeSqlite,
   fromPg,
+  fromTypeORM,
+  isTypeORMLike,
   type SqlExecutor,
   type TransactionLike,
 } from './tx/index.ts'

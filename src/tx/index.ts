@@ -3,22 +3,32 @@ import { fromKysely, isKyselyLike } from './kysely.ts'
 import { fromNodeSqlite, isNodeSqliteLike } from './node-sqlite.ts'
 import { fromPg, isPgClientLike, isPgPool } from './pg.ts'
 import { isSqlExecutor, type SqlExecutor } from './sql-executor.ts'
+import { fromTypeORM, isTypeORMLike } from './typeorm.ts'
 
 export { fromKysely, type KyselyLike } from './kysely.ts'
 export { fromNodeSqlite, type NodeSqliteLike } from './node-sqlite.ts'
 export { fromPg, type PgQueryable } from './pg.ts'
 export type { SqlExecutor } from './sql-executor.ts'
+export {
+  fromTypeORM,
+  isTypeORMLike,
+  type TypeORMEntityManagerLike,
+  type TypeORMQueryRunnerLike,
+  type TypeORMTransactionLike,
+} from './typeorm.ts'
 
 /**
  * The application's transaction, as the `{ tx }` option of `modelEvent`/`rawEvent` takes it:
- * an `SqlExecutor` (any bridge), a Kysely transaction, a `pg` client inside `BEGIN`, or a
- * `node:sqlite` `DatabaseSync`.
+ * an `SqlExecutor` (any bridge), a Kysely transaction, a TypeORM transaction's `EntityManager` or
+ * `QueryRunner`, a `pg` client inside `BEGIN`, or a `node:sqlite` `DatabaseSync`.
  */
 export type TransactionLike = SqlExecutor | object
 
 /** Turns what the application passed as `tx` into an executor, or says what it accepts. */
 export function toSqlExecutor(tx: TransactionLike, optionPath = 'options.tx'): SqlExecutor {
   if (isSqlExecutor(tx)) return tx
+  // Before the pg checks: a TypeORM EntityManager or QueryRunner also has `query()`.
+  if (isTypeORMLike(tx)) return fromTypeORM(tx, optionPath)
   if (isKyselyLike(tx)) return fromKysely(tx)
   if (isNodeSqliteLike(tx)) return fromNodeSqlite(tx)
   if (isPgPool(tx)) {
@@ -28,6 +38,6 @@ export function toSqlExecutor(tx: TransactionLike, optionPath = 'options.tx'): S
   }
   if (isPgClientLike(tx)) return fromPg(tx)
   throw new ConfigurationError(
-    `${optionPath} must be a Kysely transaction, a pg client, a node:sqlite DatabaseSync, or a bridge with executeSql(text, values) (fromKysely, fromPg, fromNodeSqlite)`,
+    `${optionPath} must be a Kysely transaction, a TypeORM EntityManager or QueryRunner in a transaction, a pg client, a node:sqlite DatabaseSync, or a bridge with executeSql(text, values) (fromKysely, fromTypeORM, fromPg, fromNodeSqlite)`,
   )
 }
