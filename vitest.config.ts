@@ -15,6 +15,9 @@ const conformance = [
   'test/api-authorization.test.ts',
   'test/cli.test.ts',
   'test/payloads.test.ts',
+  'test/admin/admin-auth.test.ts',
+  'test/admin/admin-subscriptions.test.ts',
+  'test/admin/admin-deliveries.test.ts',
 ]
 
 const shared = { testTimeout: 30_000, hookTimeout: 30_000 }

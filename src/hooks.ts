@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { type AdminOptions, createAdmin } from './admin/admin.ts'
 import { createDeliveryAgent } from './delivery/delivery-agent.ts'
 import { createDeliveryLog } from './delivery/delivery-log.ts'
 import { createOperationalEmitter } from './delivery/operational-events.ts'
@@ -260,6 +261,17 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
      * const handler = hooks.api({ authenticate: async (req) => (await session(req))?.userId })
      */
     api: (apiOptions: ApiOptions) => createApi(self, apiOptions),
+
+    /**
+     * The admin dashboard as a Web-standard handler, `(Request) => Promise<Response>`: every
+     * owner's subscriptions and deliveries, charts, and the operator's actions. Operators are
+     * recognised by `authenticate` (only `true` passes) or sign in with `adminKey`; owners never
+     * get in. See docs/admin.md.
+     *
+     * @example
+     * const admin = hooks.admin({ authenticate: (req) => isStaff(req), basePath: '/admin' })
+     */
+    admin: (adminOptions: AdminOptions) => createAdmin(self, adminOptions),
 
     /** A delivery worker; `start()` it, and `stop()` it before closing. */
     worker(workerOptions: WorkerOptions = {}): Worker {

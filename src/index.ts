@@ -6,6 +6,7 @@
  * @module
  */
 
+export type { AdminOptions } from './admin/admin.ts'
 export type {
   Attempt,
   Delivery,

@@ -22,7 +22,9 @@ interface ServeOptions {
 export function registerServe(program: Command): void {
   const command = program
     .command('serve')
-    .description('run the REST API, the event ingest and the delivery worker in one process')
+    .description(
+      'run the REST API, the event ingest, the admin dashboard (/admin) and the delivery worker in one process',
+    )
     .option('--port <port>', 'the port to listen on (0: any free port)', parsePort, 8080)
     .option('--host <host>', 'the address to listen on', '127.0.0.1')
     .option('--events <file>', 'the events map, as JSON (the library’s `events` option)')
@@ -34,7 +36,9 @@ export function registerServe(program: Command): void {
       `
 Environment:
   RESTHOOKS_ADMIN_KEY  the event producer's key (Authorization: Bearer <key>), for
-                       POST /events and POST /event-types; at least 16 characters
+                       POST /events and POST /event-types, and the operator's key
+                       for signing in to the admin dashboard at /admin; at least
+                       16 characters
 
 Owners authenticate with API keys from \`resthooks keys create --owner <id>\`.
 SIGTERM or SIGINT stops the service; deliveries in flight finish and are recorded.
@@ -90,7 +94,11 @@ async function serve(options: ServeOptions, command: Command): Promise<void> {
     producer: adminKey !== undefined,
   })
   if (adminKey === undefined) {
-    output.warn('RESTHOOKS_ADMIN_KEY is not set: POST /events and POST /event-types answer 403')
+    output.warn(
+      'RESTHOOKS_ADMIN_KEY is not set: POST /events and POST /event-types answer 403, and the admin dashboard is off',
+    )
+  } else if (output.interactive) {
+    output.note(`Admin dashboard: ${service.url}/admin (sign in with RESTHOOKS_ADMIN_KEY)`)
   }
   if (output.interactive) output.note('Press Ctrl-C to stop.')
 

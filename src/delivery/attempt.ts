@@ -7,6 +7,9 @@ import { parseRetryAfter, type RetrySchedule } from './retry-schedule.ts'
 import { hookHmac, signatureHeader } from './signature.ts'
 import type { Transport, TransportResponse } from './transport.ts'
 
+/** The part of a request body kept on its attempt, in UTF-8 bytes. */
+export const REQUEST_BODY_EXCERPT_BYTES = 4 * 1024
+
 export interface AttemptDeps {
   transport: Transport
   schedule: RetrySchedule
@@ -73,6 +76,9 @@ export async function attemptDelivery(
       started_at: startedAt,
       duration_ms: 0,
       request_headers: '{}',
+      request_method: subscription.method,
+      request_url: subscription.target,
+      request_body: null,
       response_status: null,
       response_headers: null,
       response_body: null,
@@ -142,6 +148,9 @@ export async function attemptDelivery(
     started_at: startedAt,
     duration_ms: durationMs,
     request_headers: JSON.stringify(headers),
+    request_method: subscription.method,
+    request_url: subscription.target,
+    request_body: excerpt(body, REQUEST_BODY_EXCERPT_BYTES),
     response_status: status,
     response_headers: response ? JSON.stringify(response.headers) : null,
     response_body: response ? response.body : null,
@@ -170,6 +179,18 @@ export async function attemptDelivery(
         }
       : { ...base, attempt, result: 'retry', error: message, nextAttemptAt: finishedAt + delay }
   return { ...report, outcome }
+}
+
+/** The first `maxBytes` of `text` as UTF-8, cut before a character that would not fit whole. */
+export function excerpt(text: string, maxBytes: number): string {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short strings need no measuring.
+  if (text.length * 3 <= maxBytes) return text
+  const bytes = Buffer.from(text, 'utf8')
+  if (bytes.length <= maxBytes) return text
+  let end = maxBytes
+  // Back up over continuation bytes (10xxxxxx) to the start of the cut character.
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end).toString('utf8')
 }
 
 function isSuccess(status: number | null): status is number {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
+import { adminUnavailable } from '../admin/admin.ts'
 import type { Worker } from '../delivery/worker.ts'
 import { ConfigurationError } from '../errors.ts'
 import type { Hooks } from '../hooks.ts'
@@ -29,7 +30,8 @@ export interface ServiceOptions {
   host?: string
   /**
    * The admin key (`RESTHOOKS_ADMIN_KEY`): the event producer's credential for `POST /events`
-   * and `POST /event-types`. Without it, those routes answer 403.
+   * and `POST /event-types`, and the operator's for signing in to the admin dashboard at
+   * `/admin`. Without it, those routes answer 403 and the dashboard is off.
    */
   adminKey?: string | undefined
   /**
@@ -72,10 +74,14 @@ const quietLog: ServiceLog = {
   error: (message) => console.error(message),
 }
 
+/** Where the service mounts the admin dashboard. */
+export const ADMIN_PATH = '/admin'
+
 /**
  * The standalone service (`resthooks serve`): the subscription API at `/`, owners authenticated
  * by API key (`Authorization: Bearer rh_…`) and the event producer by the admin key,
- * `GET /healthz`, and a delivery worker unless `worker: false`.
+ * the admin dashboard at `/admin` (operators sign in with the admin key), `GET /healthz`, and a
+ * delivery worker unless `worker: false`.
  *
  * @example
  * const service = await startService({ hooks, port: 8080, adminKey: process.env.RESTHOOKS_ADMIN_KEY })
@@ -105,6 +111,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       adminKey !== undefined && isAdminKey(adminKey, bearerToken(request)),
   })
 
+  const admin = adminKey === undefined ? null : hooks.admin({ adminKey, basePath: ADMIN_PATH })
+
   let stopping: Promise<void> | null = null
   const worker = options.worker === false ? null : hooks.worker(workerOptions(options))
 
@@ -123,6 +131,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const { pathname } = new URL(request.url)
     if (pathname === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
       return health()
+    }
+    if (pathname === ADMIN_PATH || pathname.startsWith(`${ADMIN_PATH}/`)) {
+      return admin ? admin(request) : Promise.resolve(adminUnavailable(ADMIN_PATH))
     }
     return api(request)
   }

@@ -74,6 +74,15 @@ export interface AttemptTable {
   duration_ms: number
   /** JSON object of the request's headers. */
   request_headers: string
+  /** The request's method; null on attempts recorded before migration 3. */
+  request_method: string | null
+  /** The URL the request went to (the target then); null before migration 3. */
+  request_url: string | null
+  /**
+   * The first 4 KiB of the request body (UTF-8, cut at a character boundary); null before
+   * migration 3, or when no body could be rendered.
+   */
+  request_body: string | null
   response_status: number | null
   /** JSON object of the response's headers. */
   response_headers: string | null

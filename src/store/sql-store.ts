@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import { fromKysely } from '../tx/kysely.ts'
 import type { SqlExecutor } from '../tx/sql-executor.ts'
+import { createAdminQueries } from './admin-queries.ts'
 import * as deliveries from './delivery-queries.ts'
 import * as events from './event-queries.ts'
 import * as outbox from './outbox-queries.ts'
@@ -30,6 +31,7 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     if (didChange && signalWork) await signalWork(fromKysely(db))
     return changed
   }
+  const admin = createAdminQueries(db, dialect)
   return {
     dialect,
     db,
@@ -71,6 +73,13 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     findApiKeyOwner: (hash) => service.findApiKeyOwner(db, hash),
     saveEventTypes: (rows) => service.saveEventTypes(db, rows),
     listEventTypes: () => service.listEventTypes(db),
+    admin: {
+      ...admin,
+      replayFailed: async (query, now) => {
+        const count = await admin.replayFailed(query, now)
+        return signalled(count, count > 0)
+      },
+    },
     watchForWork: (onWork) => parts.watchForWork(onWork),
   }
 }

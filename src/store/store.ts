@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { SqlExecutor } from '../tx/sql-executor.ts'
+import type { AdminQueries } from './admin-queries.ts'
 import type {
   ApiKeyTable,
   AttemptTable,
@@ -177,6 +178,12 @@ export interface Store {
   /** Stores run-time event types; a name already stored keeps its first mapping. */
   saveEventTypes(rows: EventTypeTable[]): Promise<void>
   listEventTypes(): Promise<EventTypeTable[]>
+
+  /**
+   * Operator-scope queries over every owner, for the admin dashboard (`hooks.admin()`): never
+   * reachable through the owner-scoped API.
+   */
+  readonly admin: AdminQueries
 
   /**
    * Calls `onWork` soon after another connection commits (new deliveries may be due), until the
