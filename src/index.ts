@@ -63,8 +63,10 @@ export {
   fromKysely,
   fromNodeSqlite,
   fromPg,
+  fromPrisma,
   fromTypeORM,
   isTypeORMLike,
+  type PrismaTransactionLike,
   type SqlExecutor,
   type TransactionLike,
 } from './tx/index.ts'

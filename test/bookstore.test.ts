@@ -94,6 +94,13 @@ describe('npm start (the bookstore demo)', () => {
     const page = await (await fetch(`${url}/receiver`)).text()
     expect(page).toContain('✔ verified')
     expect(page).toContain('book.changed')
+
+    // The admin dashboard is mounted, behind the admin key it printed.
+    const adminKey = /sign in with the admin key: (rh_admin_\S+)/.exec(printed)?.[1]
+    expect(adminKey?.length).toBeGreaterThan(30)
+    const signIn = await fetch(`${url}/admin`, { redirect: 'manual' })
+    expect([302, 303]).toContain(signIn.status)
+    expect(signIn.headers.get('location')).toContain('/admin/sign-in')
   }, 60_000)
 })
 

@@ -72,11 +72,14 @@ const receiver = demoReceiver(hooks, (webhook) =>
 )
 const books = booksHandler({ db, hooks, userOf })
 const api = hooks.api({ authenticate: userOf, basePath: '/api' })
+// The operators' dashboard: sign in with the admin key printed below.
+const admin = hooks.admin({ adminKey, basePath: '/admin' })
 
 const handle = (request: Request): Promise<Response> | Response => {
   const { pathname } = new URL(request.url)
   if (pathname === '/books' || pathname.startsWith('/books/')) return books(request)
   if (pathname === '/api' || pathname.startsWith('/api/')) return api(request)
+  if (pathname === '/admin' || pathname.startsWith('/admin/')) return admin(request)
   if (pathname === '/receiver' || pathname.startsWith('/receiver/')) return receiver(request)
   if (pathname === '/' && request.method === 'GET') return home()
   return new Response('not found\n', { status: 404 })
@@ -144,7 +147,7 @@ resthooks bookstore demo: ${url}  (database: ${path})
   books API        ${url}/books        sign in as a demo user: -H "authorization: Bearer demo-alice" (or demo-bob)
   webhooks API     ${url}/api          the same tokens; ${url}/api/openapi.json describes it
   demo receiver    ${url}/receiver     what arrived, and whether each signature verified
-  admin key        ${adminKey}
+  admin dashboard  ${url}/admin        sign in with the admin key: ${adminKey}
 
 alice's subscriptions send book.added, book.changed and book.removed to the demo receiver.
 Try it in another terminal:
@@ -168,7 +171,8 @@ curl -s -X PATCH ${url}/books/3 -H "authorization: Bearer demo-bob" -H 'content-
 curl -s -X PATCH ${url}/books/3 -H "authorization: Bearer demo-bob" -H 'content-type: application/json' \\
   -d '{"status": "published"}'
 
-Open ${url}/receiver in a browser to watch webhooks arrive. Ctrl-C stops.
+Open ${url}/receiver to watch webhooks arrive, and ${url}/admin to see every delivery and
+its attempts, retry one, or change a subscription. Ctrl-C stops.
 `)
 
 let stopping = false
@@ -194,6 +198,7 @@ function home(): Response {
 <body><h1>resthooks bookstore demo</h1>
 <ul>
 <li><a href="/receiver">Demo receiver</a>: the webhooks it received, and whether each signature verified</li>
+<li><a href="/admin">Admin dashboard</a>: deliveries, attempts, failing endpoints (sign in with the admin key the console printed)</li>
 <li><a href="/api/openapi.json">The webhooks API's OpenAPI document</a></li>
 </ul>
 <p>The books API is at <code>/books</code>; the console printed <code>curl</code> lines to try it.</p>

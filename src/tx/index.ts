@@ -2,12 +2,14 @@ import { ConfigurationError } from '../errors.ts'
 import { fromKysely, isKyselyLike } from './kysely.ts'
 import { fromNodeSqlite, isNodeSqliteLike } from './node-sqlite.ts'
 import { fromPg, isPgClientLike, isPgPool } from './pg.ts'
+import { fromPrisma, isPrismaClient, isPrismaLike } from './prisma.ts'
 import { isSqlExecutor, type SqlExecutor } from './sql-executor.ts'
 import { fromTypeORM, isTypeORMLike } from './typeorm.ts'
 
 export { fromKysely, type KyselyLike } from './kysely.ts'
 export { fromNodeSqlite, type NodeSqliteLike } from './node-sqlite.ts'
 export { fromPg, type PgQueryable } from './pg.ts'
+export { fromPrisma, type PrismaTransactionLike } from './prisma.ts'
 export type { SqlExecutor } from './sql-executor.ts'
 export {
   fromTypeORM,
@@ -19,8 +21,9 @@ export {
 
 /**
  * The application's transaction, as the `{ tx }` option of `modelEvent`/`rawEvent` takes it:
- * an `SqlExecutor` (any bridge), a Kysely transaction, a TypeORM transaction's `EntityManager` or
- * `QueryRunner`, a `pg` client inside `BEGIN`, or a `node:sqlite` `DatabaseSync`.
+ * an `SqlExecutor` (any bridge), a Kysely transaction, a TypeORM transaction's `EntityManager`
+ * or `QueryRunner`, a Prisma interactive transaction's `tx`, a `pg` client inside `BEGIN`, or a
+ * `node:sqlite` `DatabaseSync`.
  */
 export type TransactionLike = SqlExecutor | object
 
@@ -37,7 +40,13 @@ export function toSqlExecutor(tx: TransactionLike, optionPath = 'options.tx'): S
     )
   }
   if (isPgClientLike(tx)) return fromPg(tx)
+  if (isPrismaClient(tx)) {
+    throw new ConfigurationError(
+      `${optionPath} is a PrismaClient, which cannot hold a transaction: pass the tx of prisma.$transaction(async (tx) => …)`,
+    )
+  }
+  if (isPrismaLike(tx)) return fromPrisma(tx)
   throw new ConfigurationError(
-    `${optionPath} must be a Kysely transaction, a TypeORM EntityManager or QueryRunner in a transaction, a pg client, a node:sqlite DatabaseSync, or a bridge with executeSql(text, values) (fromKysely, fromTypeORM, fromPg, fromNodeSqlite)`,
+    `${optionPath} must be a Kysely transaction, a TypeORM EntityManager or QueryRunner in a transaction, a Prisma transaction client, a pg client, a node:sqlite DatabaseSync, or a bridge with executeSql(text, values) (fromKysely, fromTypeORM, fromPrisma, fromPg, fromNodeSqlite)`,
   )
 }
