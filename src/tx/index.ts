@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.ts'
+import { fromDrizzle, isDrizzleLike } from './drizzle.ts'
 import { fromKysely, isKyselyLike } from './kysely.ts'
 import { fromNodeSqlite, isNodeSqliteLike } from './node-sqlite.ts'
 import { fromPg, isPgClientLike, isPgPool } from './pg.ts'
@@ -6,6 +7,7 @@ import { fromPrisma, isPrismaClient, isPrismaLike } from './prisma.ts'
 import { isSqlExecutor, type SqlExecutor } from './sql-executor.ts'
 import { fromTypeORM, isTypeORMLike } from './typeorm.ts'
 
+export { type DrizzleLike, fromDrizzle } from './drizzle.ts'
 export { fromKysely, type KyselyLike } from './kysely.ts'
 export { fromNodeSqlite, type NodeSqliteLike } from './node-sqlite.ts'
 export { fromPg, type PgQueryable } from './pg.ts'
@@ -21,7 +23,7 @@ export {
 
 /**
  * The application's transaction, as the `{ tx }` option of `modelEvent`/`rawEvent` takes it:
- * an `SqlExecutor` (any bridge), a Kysely transaction, a TypeORM transaction's `EntityManager`
+ * an `SqlExecutor` (any bridge), a Kysely or Drizzle transaction, a TypeORM transaction's `EntityManager`
  * or `QueryRunner`, a Prisma interactive transaction's `tx`, a `pg` client inside `BEGIN`, or a
  * `node:sqlite` `DatabaseSync`.
  */
@@ -33,6 +35,7 @@ export function toSqlExecutor(tx: TransactionLike, optionPath = 'options.tx'): S
   // Before the pg checks: a TypeORM EntityManager or QueryRunner also has `query()`.
   if (isTypeORMLike(tx)) return fromTypeORM(tx, optionPath)
   if (isKyselyLike(tx)) return fromKysely(tx)
+  if (isDrizzleLike(tx)) return fromDrizzle(tx, optionPath)
   if (isNodeSqliteLike(tx)) return fromNodeSqlite(tx)
   if (isPgPool(tx)) {
     throw new ConfigurationError(
@@ -47,6 +50,6 @@ export function toSqlExecutor(tx: TransactionLike, optionPath = 'options.tx'): S
   }
   if (isPrismaLike(tx)) return fromPrisma(tx)
   throw new ConfigurationError(
-    `${optionPath} must be a Kysely transaction, a TypeORM EntityManager or QueryRunner in a transaction, a Prisma transaction client, a pg client, a node:sqlite DatabaseSync, or a bridge with executeSql(text, values) (fromKysely, fromTypeORM, fromPrisma, fromPg, fromNodeSqlite)`,
+    `${optionPath} must be a Kysely transaction, a Drizzle transaction, a TypeORM EntityManager or QueryRunner in a transaction, a Prisma transaction client, a pg client, a node:sqlite DatabaseSync, or a bridge with executeSql(text, values) (fromKysely, fromDrizzle, fromTypeORM, fromPrisma, fromPg, fromNodeSqlite)`,
   )
 }
