@@ -9,7 +9,7 @@
  * reads it from the store.
  */
 import type { Hooks } from '../../src/index.ts'
-import { xmlEscape as escape } from '../../src/payloads/escape.ts'
+import { xmlEscape as escapeHtml } from '../../src/payloads/escape.ts'
 import { verifyWebhook } from '../../src/verify/index.ts'
 
 /** One webhook the receiver got. */
@@ -94,12 +94,12 @@ function page(received: ReceivedWebhook[], failing: boolean): string {
   const rows = received
     .map(
       (w) => `<tr>
-  <td><time datetime="${escape(w.receivedAt)}">${escape(w.receivedAt.slice(11, 19))}</time></td>
-  <td>${escape(w.event ?? '?')}</td>
-  <td class="${w.verified ? 'ok' : 'bad'}">${w.verified ? '✔ verified' : `✘ ${escape(w.error ?? 'not verified')}`}</td>
+  <td><time datetime="${escapeHtml(w.receivedAt)}">${escapeHtml(w.receivedAt.slice(11, 19))}</time></td>
+  <td>${escapeHtml(w.event ?? '?')}</td>
+  <td class="${w.verified ? 'ok' : 'bad'}">${w.verified ? '✔ verified' : `✘ ${escapeHtml(w.error ?? 'not verified')}`}</td>
   <td>${w.answered}</td>
-  <td><code>${escape(w.webhookId ?? '')}</code></td>
-  <td><pre>${escape(JSON.stringify(w.payload, null, 2))}</pre></td>
+  <td><code>${escapeHtml(w.webhookId ?? '')}</code></td>
+  <td><pre>${escapeHtml(JSON.stringify(w.payload, null, 2))}</pre></td>
 </tr>`,
     )
     .join('\n')
