@@ -389,3 +389,28 @@ describe('the worker', () => {
     expect(exhausted).toMatchObject([{ error: 'proxy unreachable' }])
   })
 })
+
+describe('what a receiver answers is recorded, whatever it holds', () => {
+  it('a response body with NUL bytes is recorded (U+FFFD on PostgreSQL), alone and in a batch', async () => {
+    const { hooks, receiver } = await setup()
+    receiver.respondWith((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\u0000done')
+    })
+    for (const path of ['a', 'b', 'c']) {
+      await hooks.subscribe({ owner: 'u1', event: 'book.added', target: `${receiver.url}/${path}` })
+    }
+    // One delivery alone, then three recorded together.
+    await hooks.modelEvent('Book', 'created', book)
+    expect(await hooks.deliverPending({ concurrency: 1 })).toMatchObject({ succeeded: 3 })
+    await hooks.modelEvent('Book', 'created', { ...book, id: 8 })
+    expect(await hooks.deliverPending({ concurrency: 10 })).toMatchObject({ succeeded: 3 })
+    expect(await hooks.countDeliveries({ status: 'succeeded' })).toBe(6)
+    const [sub] = (await hooks.listSubscriptions({ owner: 'u1' })).data
+    const page = await hooks.listDeliveries({ subscriptionId: sub?.id ?? '' })
+    for (const delivery of page?.data ?? []) {
+      const attempts = (await hooks.getDelivery(delivery.id))?.attempts ?? []
+      expect(attempts).toHaveLength(1)
+      expect(['ok\u0000done', 'ok\uFFFDdone']).toContain(attempts[0]?.responseBody)
+    }
+  })
+})

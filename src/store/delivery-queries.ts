@@ -173,17 +173,26 @@ async function claimOnPostgres(
 
 export async function recordOutcomes(
   db: Db,
+  dialect: 'sqlite' | 'postgres',
   outcomes: readonly DeliveryOutcome[],
   now: number,
 ): Promise<RecordedOutcomes> {
   const recorded: RecordedOutcomes = { disabled: [], removed: [] }
   if (outcomes.length === 0) return recorded
+  if (dialect === 'postgres') outcomes = outcomes.map(withPostgresText)
+  const succeeded = (outcome: DeliveryOutcome): outcome is SucceededOutcome =>
+    outcome.result === 'succeeded'
+  if (dialect === 'postgres' && outcomes.length > 1 && outcomes.every(succeeded)) {
+    // The common case in one statement, which commits by itself: one round trip for the batch.
+    await recordSucceededOnPostgres(db, outcomes, now)
+    return recorded
+  }
   await db.transaction().execute(async (trx) => {
     // Successes, the common case, are recorded a run at a time in a few statements; anything
     // else one by one. Runs keep the batch's order, so the result is the same as one by one.
     let run: SucceededOutcome[] = []
     for (const outcome of outcomes) {
-      if (outcome.result === 'succeeded') {
+      if (succeeded(outcome)) {
         run.push(outcome)
         continue
       }
@@ -194,6 +203,63 @@ export async function recordOutcomes(
     await recordSucceeded(trx, run, now)
   })
   return recorded
+}
+
+/**
+ * PostgreSQL's text cannot hold NUL, which a receiver may well answer with: on PostgreSQL the
+ * attempt's excerpts carry U+FFFD in its place, as they do for bytes that are not UTF-8.
+ */
+function withPostgresText(outcome: DeliveryOutcome): DeliveryOutcome {
+  const { attempt } = outcome
+  if (!attempt) return outcome
+  let changed = false
+  const clean = (text: string | null): string | null => {
+    if (text === null || !text.includes('\u0000')) return text
+    changed = true
+    return text.replaceAll('\u0000', '\uFFFD')
+  }
+  const cleaned: AttemptTable = {
+    ...attempt,
+    request_headers: clean(attempt.request_headers) ?? '',
+    request_url: clean(attempt.request_url),
+    request_body: clean(attempt.request_body),
+    response_headers: clean(attempt.response_headers),
+    response_body: clean(attempt.response_body),
+    error: clean(attempt.error),
+  }
+  return changed ? { ...outcome, attempt: cleaned } : outcome
+}
+
+/**
+ * Records successful outcomes on PostgreSQL in one statement: the attempts inserted, each
+ * delivery marked succeeded if it still holds the claim's token, and the subscriptions' failing
+ * streaks ended. Data-modifying CTEs run exactly once, whether or not the query reads them.
+ */
+async function recordSucceededOnPostgres(
+  db: Db,
+  outcomes: readonly SucceededOutcome[],
+  now: number,
+): Promise<void> {
+  const attempts = outcomes.flatMap((outcome) => (outcome.attempt ? [outcome.attempt] : []))
+  const claims = outcomes.map((outcome) => ({
+    id: outcome.deliveryId,
+    token: outcome.leaseToken,
+    status: outcome.attempt?.response_status ?? null,
+  }))
+  const subscriptionIds = [...new Set(outcomes.map((outcome) => outcome.subscriptionId))]
+  await sql`
+    WITH attempts AS (
+      INSERT INTO resthooks_attempts
+      SELECT * FROM json_populate_recordset(NULL::resthooks_attempts, ${JSON.stringify(attempts)}::json)
+    ), deliveries AS (
+      UPDATE resthooks_deliveries AS d
+      SET lease_token = NULL, updated_at = ${now}, last_status = c.status,
+        status = 'succeeded', last_error = NULL, attempts = d.attempts + 1
+      FROM json_to_recordset(${JSON.stringify(claims)}::json) AS c(id text, token text, status integer)
+      WHERE d.id = c.id AND d.lease_token = c.token
+    )
+    UPDATE resthooks_subscriptions SET failing_since = NULL
+    WHERE id = ANY(${subscriptionIds}) AND failing_since IS NOT NULL`.execute(db)
 }
 
 type SucceededOutcome = Extract<DeliveryOutcome, { result: 'succeeded' }>

@@ -54,7 +54,7 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     },
     claimDeliveries: (limit, leaseMs, now, only) =>
       deliveries.claimDeliveries(db, dialect, limit, leaseMs, now, only),
-    recordOutcomes: (outcomes, now) => deliveries.recordOutcomes(db, outcomes, now),
+    recordOutcomes: (outcomes, now) => deliveries.recordOutcomes(db, dialect, outcomes, now),
     findDelivery: (id, owner) => deliveries.findDelivery(db, id, owner),
     listDeliveries: (page) => deliveries.listDeliveries(db, page),
     listAttempts: (deliveryId) => deliveries.listAttempts(db, deliveryId),
