@@ -48,7 +48,9 @@ try {
   })
 } catch (error) {
   const busy = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-  console.error(busy ? `port ${port} is in use; try PORT=9000 npm run service-demo` : (error as Error).message)
+  console.error(
+    busy ? `port ${port} is in use; try PORT=9000 npm run service-demo` : (error as Error).message,
+  )
   await hooks.close()
   process.exit(1)
 }
