@@ -16,7 +16,7 @@ export type {
 export type * from './delivery/operational-events.ts'
 export type { PruneOptions, PruneTotals } from './delivery/retention.ts'
 export type { RetryOptions } from './delivery/retry-schedule.ts'
-export { type TargetLookup, TargetRefusedError } from './delivery/target-guard.ts'
+export { TargetRefusedError } from './delivery/target-guard.ts'
 export type { Transport, TransportRequest, TransportResponse } from './delivery/transport.ts'
 export type {
   DeliverPendingOptions,

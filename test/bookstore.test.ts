@@ -4,11 +4,12 @@
  * reach the demo receiver with verified signatures; the filtered subscription gets only the
  * change it asked for.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ReceivedWebhook } from '../examples/bookstore/receiver.ts'
+import { run, until } from './support/shell.ts'
 import { temporaryDatabase } from './support/sqlite-file.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -53,7 +54,7 @@ describe('npm start (the bookstore demo)', () => {
     const script = printed.slice(printed.indexOf('# 1.'), printed.indexOf('Open http'))
     expect(script).toContain('curl -s')
 
-    const shell = await run('bash', ['-e', '-c', script])
+    const shell = await run('bash', ['-e', '-c', script], ROOT)
     expect(shell.code, shell.stderr).toBe(0)
     // Step 1 created a book for alice; step 3 read the delivery log of book.added.
     expect(shell.stdout).toMatch(/"title":"Kindred"/)
@@ -103,19 +104,3 @@ describe('npm start (the bookstore demo)', () => {
     expect(signIn.headers.get('location')).toContain('/admin/sign-in')
   }, 60_000)
 })
-
-function run(command: string, args: string[]) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(command, args, { cwd: ROOT }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
-    })
-  })
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}

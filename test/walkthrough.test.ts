@@ -3,10 +3,11 @@
  * curl walkthrough, and the printed commands, pasted into a shell as they are, get a webhook
  * delivered to the demo inbox with its signature verified.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { run, until } from './support/shell.ts'
 import { temporaryDatabase } from './support/sqlite-file.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -48,7 +49,7 @@ describe('npm run service-demo (examples/service-walkthrough.ts)', () => {
     )
     expect(script).toContain('keys create --owner u1')
 
-    const shell = await run('bash', ['-e', '-c', script])
+    const shell = await run('bash', ['-e', '-c', script], ROOT)
     expect(shell.code, shell.stderr).toBe(0)
     // The last command read the delivery log: the event's delivery is there.
     expect(shell.stdout).toMatch(/"event":\s*"book\.added"/)
@@ -63,19 +64,3 @@ describe('npm run service-demo (examples/service-walkthrough.ts)', () => {
     ])
   })
 })
-
-function run(command: string, args: string[]) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(command, args, { cwd: ROOT }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
-    })
-  })
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}

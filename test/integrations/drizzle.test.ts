@@ -14,10 +14,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigurationError, ValidationError } from '../../src/index.ts'
 import { drizzleModel, drizzleTransaction } from '../../src/integrations/drizzle.ts'
 import { fromDrizzle, isDrizzleLike } from '../../src/tx/drizzle.ts'
-import { createTestDatabase, postgresAvailable } from '../support/postgres.ts'
+import { postgresAvailable } from '../support/postgres.ts'
 import { type Receiver, startReceiver } from '../support/receiver.ts'
-import { temporaryDatabase } from '../support/sqlite-file.ts'
-import { itOn, storeKind } from '../support/store-kind.ts'
+import { itOn, storeKind, temporaryDatabaseOfKind } from '../support/store-kind.ts'
 import { type DrizzleBookstore, openDrizzleBookstore } from './drizzle/bookstore.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -31,15 +30,9 @@ let receiver: Receiver
 
 beforeAll(async () => {
   if (!runs) return
-  if (storeKind === 'postgres') {
-    const database = await createTestDatabase()
-    location = database.url
-    removeDatabase = () => database.drop()
-  } else {
-    const database = temporaryDatabase('app.db')
-    location = database.path
-    removeDatabase = async () => database.remove()
-  }
+  const database = await temporaryDatabaseOfKind()
+  location = database.location
+  removeDatabase = database.remove
   shop = await openDrizzleBookstore(storeKind, location, { setup: true })
   receiver = await startReceiver()
 })

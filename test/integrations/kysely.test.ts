@@ -11,10 +11,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigurationError, fromKysely, ValidationError } from '../../src/index.ts'
 import { kyselyModel } from '../../src/integrations/kysely.ts'
 import { NodeSqliteDialect } from '../../src/store/sqlite/index.ts'
-import { createTestDatabase, postgresAvailable } from '../support/postgres.ts'
+import { postgresAvailable } from '../support/postgres.ts'
 import { type Receiver, startReceiver } from '../support/receiver.ts'
-import { temporaryDatabase } from '../support/sqlite-file.ts'
-import { itOn, storeKind } from '../support/store-kind.ts'
+import { itOn, storeKind, temporaryDatabaseOfKind } from '../support/store-kind.ts'
 import { type AppDatabase, type KyselyBookstore, openKyselyBookstore } from './kysely/bookstore.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -28,15 +27,9 @@ let receiver: Receiver
 
 beforeAll(async () => {
   if (!runs) return
-  if (storeKind === 'postgres') {
-    const database = await createTestDatabase()
-    location = database.url
-    removeDatabase = () => database.drop()
-  } else {
-    const database = temporaryDatabase('app.db')
-    location = database.path
-    removeDatabase = async () => database.remove()
-  }
+  const database = await temporaryDatabaseOfKind()
+  location = database.location
+  removeDatabase = database.remove
   shop = await openKyselyBookstore(storeKind, location, { setup: true })
   receiver = await startReceiver()
 })
