@@ -76,7 +76,8 @@ function verified(request: ReceivedRequest, secret: string) {
   }
 }
 
-describe('resthooks CLI and service, end to end', () => {
+// Each test starts a dozen CLI processes: on a busy 2-core machine that can take over 30 s.
+describe('resthooks CLI and service, end to end', { timeout: 120_000 }, () => {
   let database: TemporaryDatabase
   let db: string[] = []
   const scratch = mkdtempSync(join(tmpdir(), 'resthooks-cli-'))
