@@ -18,6 +18,10 @@ const conformance = [
   'test/admin/admin-auth.test.ts',
   'test/admin/admin-subscriptions.test.ts',
   'test/admin/admin-deliveries.test.ts',
+  'test/hostile/fuzz-api.test.ts',
+  'test/hostile/ssrf.test.ts',
+  'test/hostile/authorization-matrix.test.ts',
+  'test/hostile/secrets.test.ts',
 ]
 
 const shared = { testTimeout: 30_000, hookTimeout: 30_000 }

@@ -10,7 +10,7 @@ import {
   prune,
 } from './delivery/retention.ts'
 import { createRetrySchedule, type RetryOptions } from './delivery/retry-schedule.ts'
-import { createTargetGuard } from './delivery/target-guard.ts'
+import { createTargetGuard, type TargetLookup } from './delivery/target-guard.ts'
 import { type Transport, undiciTransport } from './delivery/transport.ts'
 import {
   createWorker,
@@ -33,6 +33,7 @@ import { type ApiOptions, createApi } from './http/api.ts'
 import type { Page } from './pages.ts'
 import type { DeliveryStatus } from './store/schema.ts'
 import type { Store } from './store/store.ts'
+import { createSecretBox } from './subscriptions/secret-box.ts'
 import type { Metadata, Subscription } from './subscriptions/subscription.ts'
 import type { OwnerScope } from './subscriptions/subscriptions.ts'
 import { createSubscriptions } from './subscriptions/subscriptions.ts'
@@ -86,6 +87,13 @@ export interface HooksOptions<M extends Metadata = Metadata> {
    * @default true
    */
   ssrfGuard?: boolean
+  /**
+   * Resolves delivery targets' host names for the SSRF guard instead of the system resolver
+   * (`dns.lookup()`): a resolver of your own, or fixed answers in tests. Every address it answers
+   * with is judged at connect time. Unused when `ssrfGuard` is false.
+   * @example lookup: async (hostname) => [{ address: '93.184.216.34', family: 4 }]
+   */
+  lookup?: TargetLookup
   /** The retry schedule (default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20 %). */
   retry?: RetryOptions
   /**
@@ -109,6 +117,14 @@ export interface HooksOptions<M extends Metadata = Metadata> {
    * @default 432000000 (5 days)
    */
   disableAfterMs?: number
+  /**
+   * Encrypts subscription secrets at rest (AES-256-GCM, stored as `enc:v1:…`): 32 bytes as 64
+   * hex digits or base64, e.g. `openssl rand -base64 32`; the service reads it from
+   * `RESTHOOKS_SECRET_KEY`. Secrets stored before it was set stay readable and are encrypted
+   * when rotated. Every process that delivers needs the same key: with a missing or wrong one,
+   * an encrypted secret's deliveries fail (and retry) without sending a request.
+   */
+  secretEncryptionKey?: string
   /** The clock, for tests. @default Date.now */
   now?: () => number
 }
@@ -124,11 +140,13 @@ const KNOWN_OPTIONS = new Set([
   'enabled',
   'allowTargets',
   'ssrfGuard',
+  'lookup',
   'retry',
   'timeoutMs',
   'connectTimeoutMs',
   'maxBodyBytes',
   'disableAfterMs',
+  'secretEncryptionKey',
   'now',
 ])
 
@@ -149,6 +167,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
   const registry = createEventRegistry(options.events ?? {})
   const eventTypes = createEventTypes(store, registry)
   const guard = options.ssrfGuard === false ? null : createTargetGuard(options)
+  const secretBox = createSecretBox(options.secretEncryptionKey)
   const agent = createDeliveryAgent({
     guard,
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
@@ -163,6 +182,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
     registry,
     checkTargetHost: (hostname) => guard?.checkHost(hostname),
     reloadEvents: eventTypes.reload,
+    sealSecret: secretBox.seal,
     now,
   })
   const dispatcher = createDispatcher({
@@ -188,6 +208,7 @@ export function createHooks<M extends Metadata = Metadata>(options: HooksOptions
       disableAfterMs: options.disableAfterMs ?? 5 * 24 * 60 * 60 * 1000,
       userAgent: `resthooks/${VERSION}`,
       maxBodyBytes: options.maxBodyBytes ?? 256 * 1024,
+      openSecret: secretBox.open,
       now,
     },
     onLocalWork(listener) {
@@ -308,7 +329,7 @@ function checkOptions(options: HooksOptions<Metadata>): void {
   if (!store || typeof store.claimDeliveries !== 'function') {
     throw new ConfigurationError('options.store must be a store, e.g. sqliteStore({ path })')
   }
-  const functions = ['owner', 'match', 'transport', 'now'] as const
+  const functions = ['owner', 'match', 'transport', 'now', 'lookup'] as const
   for (const key of functions) {
     if (options[key] !== undefined && typeof options[key] !== 'function') {
       throw new ConfigurationError(`options.${key} must be a function`)

@@ -16,7 +16,7 @@ export type {
 export type * from './delivery/operational-events.ts'
 export type { PruneOptions, PruneTotals } from './delivery/retention.ts'
 export type { RetryOptions } from './delivery/retry-schedule.ts'
-export { TargetRefusedError } from './delivery/target-guard.ts'
+export { type TargetLookup, TargetRefusedError } from './delivery/target-guard.ts'
 export type { Transport, TransportRequest, TransportResponse } from './delivery/transport.ts'
 export type {
   DeliverPendingOptions,
@@ -50,6 +50,7 @@ export {
 export { createHooks, type Hooks, type HooksOptions } from './hooks.ts'
 export type { Page } from './pages.ts'
 export type { Store } from './store/store.ts'
+export { SecretDecryptionError } from './subscriptions/secret-box.ts'
 export type {
   HmacDigest,
   HttpMethod,

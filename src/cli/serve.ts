@@ -39,6 +39,9 @@ Environment:
                        POST /events and POST /event-types, and the operator's key
                        for signing in to the admin dashboard at /admin; at least
                        16 characters
+  RESTHOOKS_SECRET_KEY encrypts subscription secrets at rest (32 bytes, hex or
+                       base64: openssl rand -base64 32); every process that
+                       delivers needs the same key
 
 Owners authenticate with API keys from \`resthooks keys create --owner <id>\`.
 SIGTERM or SIGINT stops the service; deliveries in flight finish and are recorded.

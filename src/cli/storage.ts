@@ -134,6 +134,9 @@ export async function openHooks(storage: Storage, options: OpenOptions = {}): Pr
     store,
     ...(options.events ? { events: options.events } : {}),
     allowTargets: storage.allowTargets,
+    ...(process.env.RESTHOOKS_SECRET_KEY
+      ? { secretEncryptionKey: process.env.RESTHOOKS_SECRET_KEY }
+      : {}),
   })
 }
 

@@ -2,6 +2,7 @@ import { newId } from '../ids.ts'
 import { deliveryBody } from '../payloads/delivery-body.ts'
 import type { AttemptTable } from '../store/schema.ts'
 import type { ClaimedDelivery, DeliveryOutcome } from '../store/store.ts'
+import { SecretDecryptionError } from '../subscriptions/secret-box.ts'
 import { type HmacDigest, signingSecrets } from '../subscriptions/subscription.ts'
 import { parseRetryAfter, type RetrySchedule } from './retry-schedule.ts'
 import { hookHmac, signatureHeader } from './signature.ts'
@@ -20,6 +21,11 @@ export interface AttemptDeps {
   userAgent: string
   /** The largest body a template may render, in bytes. */
   maxBodyBytes: number
+  /**
+   * The secret of a stored one (decrypted when encrypted at rest); throws a
+   * SecretDecryptionError when it cannot be read, and then no request is sent.
+   */
+  openSecret: (stored: string) => string
   now: () => number
 }
 
@@ -99,42 +105,53 @@ export async function attemptDelivery(
       error,
     }
   }
-  const headers: Record<string, string> = {
-    ...(JSON.parse(subscription.headers) as Record<string, string>),
-    'content-type': subscription.content_type,
-    'user-agent': deps.userAgent,
-    'webhook-id': event.id,
-    'webhook-timestamp': String(timestamp),
-    'webhook-signature': signatureHeader(
-      signingSecrets(subscription, startedAt),
-      event.id,
-      timestamp,
-      body,
-    ),
-    'hook-event': event.name,
-    'hook-subscription': subscription.id,
-    'hook-attempt': String(number),
-  }
-  if (subscription.hmac_digest) {
-    headers['hook-hmac'] = hookHmac(
-      subscription.hmac_digest as HmacDigest,
-      subscription.secret,
-      body,
-    )
-  }
-
+  let headers: Record<string, string> = {}
   let response: TransportResponse | null = null
   let error: string | null = null
   try {
-    response = await deps.transport({
-      url: subscription.target,
-      method: subscription.method as 'POST' | 'PUT' | 'PATCH',
-      headers,
-      body,
-      signal: AbortSignal.timeout(deps.timeoutMs),
-    })
+    headers = {
+      ...(JSON.parse(subscription.headers) as Record<string, string>),
+      'content-type': subscription.content_type,
+      'user-agent': deps.userAgent,
+      'webhook-id': event.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(
+        signingSecrets(subscription, startedAt).map(deps.openSecret),
+        event.id,
+        timestamp,
+        body,
+      ),
+      'hook-event': event.name,
+      'hook-subscription': subscription.id,
+      'hook-attempt': String(number),
+    }
+    if (subscription.hmac_digest) {
+      headers['hook-hmac'] = hookHmac(
+        subscription.hmac_digest as HmacDigest,
+        deps.openSecret(subscription.secret),
+        body,
+      )
+    }
   } catch (caught) {
-    error = describeError(caught, deps.timeoutMs)
+    // An encrypted secret without its key (secretEncryptionKey): nothing is sent unsigned or
+    // wrongly signed; the attempt fails with the reason and the delivery retries as scheduled.
+    if (!(caught instanceof SecretDecryptionError)) throw caught
+    error = caught.message
+    headers = {}
+  }
+
+  if (error === null) {
+    try {
+      response = await deps.transport({
+        url: subscription.target,
+        method: subscription.method as 'POST' | 'PUT' | 'PATCH',
+        headers,
+        body,
+        signal: AbortSignal.timeout(deps.timeoutMs),
+      })
+    } catch (caught) {
+      error = describeError(caught, deps.timeoutMs)
+    }
   }
   const finishedAt = deps.now()
   const durationMs = finishedAt - startedAt

@@ -163,3 +163,43 @@ describe('lookup', () => {
     })
   })
 })
+
+describe('a custom lookup (the lookup option)', () => {
+  it('is asked instead of the system resolver, with the family as a number, and judged', async () => {
+    const asked: [string, number][] = []
+    const guard = createTargetGuard({
+      allowTargets: ['127.0.0.0/8'],
+      lookup: async (hostname, family) => {
+        asked.push([hostname, family])
+        return hostname === 'inside.test'
+          ? [{ address: '10.0.0.1', family: 4 }]
+          : [{ address: '127.0.0.9', family: 4 }]
+      },
+    })
+    await expect(resolve(guard, 'ok.test', { family: 4 })).resolves.toEqual({
+      address: '127.0.0.9',
+      family: 4,
+    })
+    await expect(resolve(guard, 'inside.test', { all: true })).rejects.toMatchObject({
+      code: 'target_refused',
+      hostname: 'inside.test',
+      address: '10.0.0.1',
+      reason: 'private address',
+    })
+    expect(asked).toEqual([
+      ['ok.test', 4],
+      ['inside.test', 0],
+    ])
+  })
+
+  it('passes its failure on as the connection’s error, and an empty answer is ENOTFOUND', async () => {
+    const failing = createTargetGuard({
+      lookup: async () => {
+        throw Object.assign(new Error('resolver down'), { code: 'ESERVFAIL' })
+      },
+    })
+    await expect(resolve(failing, 'x.test', {})).rejects.toMatchObject({ code: 'ESERVFAIL' })
+    const empty = createTargetGuard({ lookup: async () => [] })
+    await expect(resolve(empty, 'x.test', {})).rejects.toMatchObject({ code: 'ENOTFOUND' })
+  })
+})

@@ -58,7 +58,21 @@ export interface TargetGuardOptions {
    * address stands for itself alone.
    */
   allowTargets?: readonly string[]
+  /**
+   * Resolves a target's host name instead of the system resolver (`dns.lookup()`): a resolver of
+   * the application's own, or fixed answers in tests (DNS rebinding). Every address it answers
+   * with is judged, as with `dns.lookup()`.
+   */
+  lookup?: TargetLookup | undefined
 }
+
+/**
+ * A host name resolver for delivery targets: every address of `hostname` (of `family` when it is
+ * 4 or 6). An empty answer fails the connection as an unknown host (`ENOTFOUND`).
+ */
+export type TargetLookup = (hostname: string, family: 0 | 4 | 6) => Promise<LookupAddress[]>
+
+type LookupAllCallback = (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void
 
 /**
  * Creates the guard. Throws {@link ConfigurationError} naming the entry when an `allowTargets`
@@ -66,6 +80,18 @@ export interface TargetGuardOptions {
  */
 export function createTargetGuard(options: TargetGuardOptions): TargetGuard {
   const allowed = (options.allowTargets ?? []).map(parseAllowTarget)
+  const custom = options.lookup
+  const lookupAll = custom
+    ? (hostname: string, family: unknown, callback: LookupAllCallback) => {
+        const wanted =
+          family === 4 || family === 'IPv4' ? 4 : family === 6 || family === 'IPv6' ? 6 : 0
+        custom(hostname, wanted).then(
+          (addresses) => callback(null, addresses),
+          (error: unknown) =>
+            callback(error instanceof Error ? error : new Error(String(error)), []),
+        )
+      }
+    : null
 
   function refusalReason(address: string): string | null {
     let ip: Address
@@ -81,7 +107,14 @@ export function createTargetGuard(options: TargetGuardOptions): TargetGuard {
       return null
     }
     const range: string = ip.range()
-    return range === 'unicast' ? null : describeRange(range)
+    if (range !== 'unicast') return describeRange(range)
+    // ipaddr.js calls all the rest of IPv6 unicast, but only 2000::/3 is allocated for global
+    // unicast: the rest is reserved by the IETF, such as the IPv4-compatible ::127.0.0.1
+    // (::/96), which a host with an automatic 6in4 tunnel would carry to 127.0.0.1.
+    if (ip.kind() === 'ipv6' && !ip.match(GLOBAL_UNICAST_V6)) {
+      return 'reserved address (outside the global unicast block 2000::/3)'
+    }
+    return null
   }
 
   const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
@@ -90,7 +123,7 @@ export function createTargetGuard(options: TargetGuardOptions): TargetGuard {
     }
     // Every address is resolved and judged, not only the one net would try first: with happy
     // eyeballs net may fall back to any of them.
-    lookupHost(hostname, { ...lookupOptions, all: true }, (error, addresses: LookupAddress[]) => {
+    const resolved: LookupAllCallback = (error, addresses) => {
       if (error) {
         fail(error)
         return
@@ -112,7 +145,12 @@ export function createTargetGuard(options: TargetGuardOptions): TargetGuard {
         return
       }
       callback(null, first.address, first.family)
-    })
+    }
+    if (lookupAll) {
+      lookupAll(hostname, lookupOptions.family, resolved)
+    } else {
+      lookupHost(hostname, { ...lookupOptions, all: true }, resolved)
+    }
   }
 
   function checkHost(hostname: string): void {
@@ -127,6 +165,8 @@ export function createTargetGuard(options: TargetGuardOptions): TargetGuard {
 
   return { refusalReason, lookup, checkHost }
 }
+
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3')
 
 const RANGE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   unspecified: 'unspecified address',

@@ -45,6 +45,8 @@ export interface SubscriptionsDeps {
   checkTargetHost: (hostname: string) => void
   /** Reloads event types registered by other processes; called before refusing an event. */
   reloadEvents: () => Promise<void>
+  /** The form a new secret is stored in: encrypted with `secretEncryptionKey`, or as it is. */
+  sealSecret: (secret: string) => string
   now: () => number
 }
 
@@ -100,6 +102,7 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
       const contentType = valid.contentType ?? DEFAULT_CONTENT_TYPE
       checkTemplate(valid.template ?? null, contentType)
       const at = now()
+      const secret = generateSecret()
       const row: SubscriptionTable = {
         id: newId('hook'),
         owner: valid.owner,
@@ -115,7 +118,7 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
         payload: valid.payload ?? 'full',
         hmac_digest: valid.hmacDigest ?? null,
         metadata: JSON.stringify(valid.metadata ?? {}),
-        secret: generateSecret(),
+        secret: deps.sealSecret(secret),
         previous_secret: null,
         previous_secret_expires_at: null,
         failing_since: null,
@@ -123,7 +126,7 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
         updated_at: at,
       }
       await store.insertSubscription(row)
-      return { ...toSubscription<M>(row), secret: row.secret }
+      return { ...toSubscription<M>(row), secret }
     },
 
     /** The subscription, or undefined when unknown (or another owner's). */
@@ -192,7 +195,9 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
 
     /**
      * Gives the subscription a new secret, returned this once; the old one keeps signing beside
-     * it for 24 hours so that receivers can switch without losing a delivery.
+     * it for 24 hours so that receivers can switch without losing a delivery. With
+     * `secretEncryptionKey`, the new secret is stored encrypted (a plaintext one is thus
+     * re-encrypted by rotating it).
      */
     async rotateSecret(
       id: string,
@@ -201,7 +206,8 @@ export function createSubscriptions<M extends Metadata>(deps: SubscriptionsDeps)
       if (typeof id !== 'string') return undefined
       const at = now()
       const secret = generateSecret()
-      const row = await store.rotateSecret(id, scope.owner, secret, at + SECRET_GRACE_MS, at)
+      const sealed = deps.sealSecret(secret)
+      const row = await store.rotateSecret(id, scope.owner, sealed, at + SECRET_GRACE_MS, at)
       return row && { ...toSubscription<M>(row), secret }
     },
   }
