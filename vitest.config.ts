@@ -22,6 +22,11 @@ const conformance = [
   'test/hostile/ssrf.test.ts',
   'test/hostile/authorization-matrix.test.ts',
   'test/hostile/secrets.test.ts',
+  'test/reliability/crash-kills.test.ts',
+  'test/reliability/receiver-outage.test.ts',
+  'test/reliability/slow-targets.test.ts',
+  'test/reliability/target-limits.test.ts',
+  'test/reliability/rollback-matrix.test.ts',
 ]
 
 const shared = { testTimeout: 30_000, hookTimeout: 30_000 }

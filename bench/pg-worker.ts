@@ -62,7 +62,8 @@ async function resthooksRunner(url: string, concurrency: number): Promise<Runner
   let worker: ReturnType<typeof hooks.worker> | undefined
   return {
     async start() {
-      worker = hooks.worker({ concurrency })
+      // Every delivery goes to the one local receiver: the per-origin limit would cap it at 10.
+      worker = hooks.worker({ concurrency, perTargetConcurrency: concurrency })
       await worker.start()
     },
     async stop() {

@@ -75,7 +75,8 @@ async function deliverAll(hooks: Hooks, receiver: Receiver, count: number): Prom
   const offFailed = hooks.on('delivery.failed', ({ error }) => {
     if (++failures <= 3) console.error(`delivery failed: ${error}`)
   })
-  const worker = hooks.worker({ concurrency: CONCURRENCY })
+  // Every delivery goes to the one local receiver: the per-origin limit would cap the run at 10.
+  const worker = hooks.worker({ concurrency: CONCURRENCY, perTargetConcurrency: CONCURRENCY })
   const started = performance.now()
   await worker.start()
   await Promise.all([reached, recordedAll])

@@ -2,6 +2,13 @@ import { ConfigurationError } from '../errors.ts'
 import type { ClaimedDelivery, ClaimFilter, RecordedOutcomes, Store } from '../store/store.ts'
 import { type AttemptDeps, type AttemptReport, attemptDelivery } from './attempt.ts'
 import { asError, type OperationalEmitter } from './operational-events.ts'
+import {
+  createTargetLimits,
+  type QueuedClaim,
+  releaseClaims,
+  SHORT_RELEASE_DELAY_MS,
+  targetOrigin,
+} from './target-limits.ts'
 
 /** Options of `hooks.worker()` and `hooks.deliverPending()`. */
 export interface WorkerOptions {
@@ -27,6 +34,23 @@ export interface WorkerOptions {
    * @default 100
    */
   claimBatchSize?: number
+  /**
+   * Requests in flight at once to one target origin (scheme, host and port), across all its
+   * subscriptions, so that a slow or hung receiver holds at most this many of the worker's
+   * `concurrency` slots and the other targets keep being served.
+   *
+   * A claimed delivery whose origin is at its limit holds no slot: it waits in its origin's
+   * queue (at most this many per origin, each starting within one attempt timeout, so well
+   * within its lease) or, when that queue is full, is given back without an attempt (its
+   * attempts and status untouched), due again after about as long as the origin's requests take
+   * (20 ms to 5 s). A queued delivery that could no longer finish within its lease is given back
+   * instead of sent, so the limit never causes a request to be sent twice. In `deliverPending()`
+   * the queues are not bounded (the pass sends everything due), but the pass stops claiming
+   * while `claimBatchSize` deliveries wait. The limit is per worker; when every delivery goes to
+   * one receiver you trust, set it to `concurrency`. See docs/reliability.md.
+   * @default 10
+   */
+  perTargetConcurrency?: number
 }
 
 /** Options of `hooks.deliverPending()`: the worker's, and which deliveries the pass may send. */
@@ -66,16 +90,23 @@ export interface WorkerDeps {
 
 /** Times a failed recording is tried again (after 0.1, 0.2, 0.4, 0.8, 1.6 s) before giving up. */
 const RECORD_RETRIES = 5
+/** What a queued delivery's lease must still hold after its attempt's time limit, in ms. */
+const RECORDING_MARGIN_MS = 5000
 
 /**
  * Claims due deliveries in batches, keeps up to `concurrency` requests in flight, and records
  * finished attempts in batches (one transaction per batch). Errors are reported on `error`,
  * never thrown out of the loop.
  */
-function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
+function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, once = false) {
   const concurrency = positive(options.concurrency ?? 50, 'concurrency')
   const leaseMs = positive(options.leaseMs ?? 60_000, 'leaseMs')
   const claimBatchSize = positive(options.claimBatchSize ?? 100, 'claimBatchSize')
+  const perTarget = positive(options.perTargetConcurrency ?? 10, 'perTargetConcurrency')
+  // A long-running worker queues at most `perTarget` claims per origin: they start within one
+  // attempt timeout. A one-shot pass queues everything it claims (see perTargetConcurrency).
+  const limits = createTargetLimits(perTarget, once ? Number.POSITIVE_INFINITY : perTarget)
+  const releasing = new Set<Promise<void>>()
   // While requests are in flight, claim again only once this many slots are free: claiming as
   // each request finishes would cost one write (and, on SQLite, one sync) per delivery.
   const refillAt = Math.max(1, Math.min(claimBatchSize, Math.ceil(concurrency / 2)))
@@ -93,6 +124,10 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
   let inFlight = 0
   let claiming = false
   let mayHaveMore = true
+  // How many to claim at most: shrinks to what the last claim could use when some of it had to
+  // be given back (its origins were at their limit), and grows back while nothing is.
+  const minClaimSize = Math.min(perTarget, claimBatchSize)
+  let claimSize = claimBatchSize
   let flushing: Promise<void> | null = null
   const unrecorded: AttemptReport[] = []
   let recordFailures = 0
@@ -106,18 +141,43 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
 
   function pump(): void {
     const free = concurrency - inFlight
-    if (!accepting || claiming || !mayHaveMore || free <= 0 || (inFlight > 0 && free < refillAt)) {
+    const backedUp = once && limits.queued >= claimBatchSize
+    if (
+      !accepting ||
+      claiming ||
+      !mayHaveMore ||
+      backedUp ||
+      free <= 0 ||
+      (inFlight > 0 && free < refillAt)
+    ) {
       checkIdle()
       return
     }
     claiming = true
-    const limit = Math.min(free, claimBatchSize)
+    const limit = Math.min(free, claimSize)
     store
       .claimDeliveries(limit, leaseMs, now(), only)
       .then(
         (claimed) => {
           if (claimed.length < limit) mayHaveMore = false
-          for (const delivery of claimed) send(delivery)
+          const over: ClaimedDelivery[] = []
+          const claimedAt = now()
+          for (const delivery of claimed) {
+            if (!admit(delivery, claimedAt)) over.push(delivery)
+          }
+          claimSize =
+            over.length > 0
+              ? Math.max(minClaimSize, claimed.length - over.length)
+              : Math.min(claimBatchSize, claimSize * 2)
+          const longest = release(over)
+          // Nothing of it could be sent or queued: the due deliveries belong to origins at their
+          // limit. When those origins free slots soon (they answer quickly), claim again when a
+          // slot frees (or on a wake-up or the poll), not at once: claiming and giving back the
+          // same backlog over and over would only load the store. When they are slow, what was
+          // given back stays out of the way for a while: claim on, to find other origins' work.
+          if (claimed.length > 0 && over.length === claimed.length) {
+            if (longest <= SHORT_RELEASE_DELAY_MS) mayHaveMore = false
+          }
         },
         (error) => {
           mayHaveMore = false
@@ -130,8 +190,78 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
       })
   }
 
-  function send(claimed: ClaimedDelivery): void {
+  /**
+   * Sends the claim now if its origin has a free slot, or queues it; false when neither (its
+   * origin's queue is full): the caller gives it back.
+   */
+  function admit(claimed: ClaimedDelivery, claimedAt: number): boolean {
+    // A removed or disabled subscription's delivery is dropped without a request.
+    if (claimed.subscription?.status !== 'active') {
+      send(claimed, null)
+      return true
+    }
+    const origin = targetOrigin(claimed.subscription.target)
+    if (limits.hasRoom(origin)) {
+      send(claimed, origin)
+      return true
+    }
+    const startBy = claimedAt + leaseMs - deps.attempt.timeoutMs - RECORDING_MARGIN_MS
+    return limits.enqueue({ claimed, origin, startBy })
+  }
+
+  /**
+   * Gives claims back without an attempt, each due again after its origin's release delay; the
+   * longest delay used.
+   */
+  function release(claims: readonly ClaimedDelivery[]): number {
+    if (claims.length === 0) return 0
+    const at = now()
+    const byOrigin = new Map<string, ClaimedDelivery[]>()
+    for (const claimed of claims) {
+      const origin = targetOrigin(claimed.subscription?.target ?? '')
+      byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), claimed])
+    }
+    let longest = 0
+    for (const [origin, group] of byOrigin) {
+      const delay = limits.releaseDelay(origin, at)
+      longest = Math.max(longest, delay)
+      // Spread by up to a quarter more, so that they do not all come back in the same claim.
+      const dueAt = at + delay + Math.floor(Math.random() * (delay / 4))
+      // If this fails, the claims come back when their lease ends: later, but nothing is lost.
+      const done = releaseClaims(store, group, dueAt)
+        .catch((error) => events.emit('error', asError(error)))
+        .finally(() => {
+          releasing.delete(done)
+          checkIdle()
+        })
+      releasing.add(done)
+    }
+    return longest
+  }
+
+  /**
+   * Starts the next queued claim of `origin` that can still finish within its lease; whether
+   * one started (and took the slot just freed).
+   */
+  function startQueued(origin: string): boolean {
+    const late: ClaimedDelivery[] = []
+    let started = false
+    for (let entry = limits.next(origin); entry; entry = limits.next(origin)) {
+      if (accepting && now() <= entry.startBy) {
+        send(entry.claimed, origin)
+        started = true
+        break
+      }
+      late.push(entry.claimed)
+    }
+    release(late)
+    return started
+  }
+
+  function send(claimed: ClaimedDelivery, origin: string | null): void {
     inFlight++
+    const startedAt = now()
+    if (origin !== null) limits.started(origin, startedAt)
     attemptDelivery(claimed, deps.attempt)
       .then(
         (report) => {
@@ -141,9 +271,15 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
       )
       .finally(() => {
         inFlight--
+        let replaced = false
+        if (origin !== null) {
+          limits.finished(origin, startedAt, now())
+          replaced = startQueued(origin)
+        }
         scheduleFlush()
-        // A freed slot may take more due work; a failed retry may be due at once.
-        mayHaveMore = true
+        // A freed slot may take more due work; a failed retry may be due at once. A slot taken
+        // at once by a queued claim of the same origin frees nothing.
+        if (!replaced) mayHaveMore = true
         pump()
       })
   }
@@ -239,7 +375,16 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
   }
 
   function checkIdle(): void {
-    if (inFlight > 0 || claiming || flushing || unrecorded.length > 0) return
+    if (
+      inFlight > 0 ||
+      claiming ||
+      flushing ||
+      unrecorded.length > 0 ||
+      limits.queued > 0 ||
+      releasing.size > 0
+    ) {
+      return
+    }
     for (const resolve of idleWaiters) resolve()
     idleWaiters.clear()
   }
@@ -249,6 +394,8 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions) {
     totals,
     setAccepting(value: boolean) {
       accepting = value
+      // Stopping: what waits for a slot is given back rather than sent.
+      if (!value) release(limits.drain().map((entry: QueuedClaim) => entry.claimed))
     },
     /** Resolves when nothing is being claimed, sent or recorded. */
     whenIdle(): Promise<void> {
@@ -298,7 +445,7 @@ export async function deliverPendingOnce(
   deps: WorkerDeps,
   options: DeliverPendingOptions = {},
 ): Promise<DeliveryTotals> {
-  const loop = createDeliveryLoop(deps, options)
+  const loop = createDeliveryLoop(deps, options, true)
   loop.setAccepting(true)
   loop.wake()
   await loop.whenIdle()

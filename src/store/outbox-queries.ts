@@ -44,8 +44,14 @@ export async function writeEvent(
       await executor.executeSql(insert.sql, insert.parameters)
     }
   } catch (error) {
-    await executor.executeSql('ROLLBACK TO SAVEPOINT resthooks_outbox', [])
-    await executor.executeSql('RELEASE SAVEPOINT resthooks_outbox', [])
+    try {
+      await executor.executeSql('ROLLBACK TO SAVEPOINT resthooks_outbox', [])
+      await executor.executeSql('RELEASE SAVEPOINT resthooks_outbox', [])
+    } catch {
+      // The database ended the whole transaction itself, and the savepoint with it (SQLite does
+      // after SQLITE_FULL, a full disk, or SQLITE_IOERR): nothing was written. The error that
+      // caused it is the one the caller needs, not "no such savepoint".
+    }
     throw error
   }
   await executor.executeSql('RELEASE SAVEPOINT resthooks_outbox', [])

@@ -134,6 +134,9 @@ class NodeSqliteConnection implements DatabaseConnection {
 
   async end(command: 'commit' | 'rollback'): Promise<void> {
     try {
+      // After SQLITE_FULL (a full disk), SQLITE_IOERR or SQLITE_NOMEM, SQLite may have rolled
+      // the transaction back itself: a ROLLBACK would then fail and hide the error that caused it.
+      if (command === 'rollback' && !this.#db.isTransaction) return
       this.#db.exec(command === 'commit' ? 'COMMIT' : 'ROLLBACK')
     } finally {
       // A failed COMMIT is followed by Kysely's ROLLBACK, which ends the transaction.
