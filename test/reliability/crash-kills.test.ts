@@ -9,8 +9,8 @@
  * `CONCURRENCY - CONCURRENCY / 2 + 1`), then the kill comes, then the answers go out.
  *
  * Proves: every (event, subscription) pair arrives; the only requests that arrive twice are ones
- * the receiver held unanswered at a kill, with the same `webhook-id` and body; every delivery
- * row ends `succeeded`.
+ * in flight at a kill (held unanswered by the receiver, or answered but not yet recorded), with
+ * the same `webhook-id` and body; every delivery row ends `succeeded`.
  */
 
 import type { ServerResponse } from 'node:http'
@@ -133,7 +133,21 @@ describe('worker processes killed with SIGKILL mid-run', () => {
       killed.push(victim)
       // Requests it wrote just before dying may still be read by the receiver.
       await sleep(200)
-      heldAtKill.push(new Set(holding.map((h) => pairOf(h.request))))
+      // In flight at the kill: what the receiver holds unanswered, and what it answered before
+      // holding began but no worker had recorded yet (still claimed in the database).
+      const claimed = await current.store.db
+        .selectFrom('resthooks_deliveries')
+        .select(['event_id', 'subscription_id'])
+        .where('status', '=', 'pending')
+        .where('lease_token', 'is not', null)
+        .execute()
+      const unrecorded = new Set(claimed.map((row) => `${row.event_id} ${row.subscription_id}`))
+      heldAtKill.push(
+        new Set([
+          ...holding.map((h) => pairOf(h.request)),
+          ...receiver.requests.map(pairOf).filter((pair) => unrecorded.has(pair)),
+        ]),
+      )
       held = undefined
       for (const { answer } of holding) answer()
       workers[index] = await startWorkerChild(workerOptions)
