@@ -26,26 +26,13 @@ import {
   privateClusterPossible,
   startPrivateCluster,
 } from '../support/postgres.ts'
-import { type ReceivedRequest, type Receiver, startReceiver } from '../support/receiver.ts'
+import { pairOf, type Receiver, startReceiver } from '../support/receiver.ts'
+import { waitUntil as until } from '../support/shell.ts'
 
 const SUBSCRIPTIONS = 3
 /** Events to see dispatched (and delivered) before the restart, and dispatched after it. */
 const BEFORE = 20
 const AFTER = 20
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The (event, subscription) pair a request delivers. */
-const pairOf = (request: ReceivedRequest) =>
-  `${request.headers['webhook-id']} ${request.headers['hook-subscription']}`
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
 
 describe.skipIf(!privateClusterPossible())('PostgreSQL restarting mid-run', () => {
   let cluster: PrivateCluster | undefined

@@ -17,7 +17,8 @@ import { postgresStore } from '../../src/store/postgres/index.ts'
 import { bookEvents } from '../support/bookstore.ts'
 import { killAllChildren, startIngestProcess, startWorkerProcess } from '../support/pg-processes.ts'
 import { createTestDatabase, describeIfPostgres, type TestDatabase } from '../support/postgres.ts'
-import { type ReceivedRequest, type Receiver, startReceiver } from '../support/receiver.ts'
+import { pairOf, type Receiver, startReceiver } from '../support/receiver.ts'
+import { waitUntil as until } from '../support/shell.ts'
 
 const EVENTS = 2_000
 const SUBSCRIPTIONS = 10
@@ -34,18 +35,6 @@ const LEASE_MS = 30_000
 const INGEST_PACE = { concurrency: 1, pauseMs: 5 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The (event, subscription) pair a request delivers. */
-const pairOf = (request: ReceivedRequest) =>
-  `${request.headers['webhook-id']} ${request.headers['hook-subscription']}`
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 describeIfPostgres('scale-out on PostgreSQL', () => {
   let database: TestDatabase | undefined

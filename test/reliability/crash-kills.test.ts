@@ -17,7 +17,8 @@ import type { ServerResponse } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createHooks, type Hooks } from '../../src/index.ts'
 import { bookEvents } from '../support/bookstore.ts'
-import { type ReceivedRequest, type Receiver, startReceiver } from '../support/receiver.ts'
+import { pairOf, type ReceivedRequest, type Receiver, startReceiver } from '../support/receiver.ts'
+import { waitUntil as until } from '../support/shell.ts'
 import {
   storeKind,
   type TemporaryDatabase,
@@ -37,18 +38,6 @@ const LEASE_MS = 10_000
 const SURELY_HELD = CONCURRENCY - Math.ceil(CONCURRENCY / 2) + 1
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The (event, subscription) pair a request delivers. */
-const pairOf = (request: ReceivedRequest) =>
-  `${request.headers['webhook-id']} ${request.headers['hook-subscription']}`
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 describe('worker processes killed with SIGKILL mid-run', () => {
   let database: TemporaryDatabase | undefined

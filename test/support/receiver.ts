@@ -10,6 +10,10 @@ export interface ReceivedRequest {
   receivedAt: number
 }
 
+/** The (event, subscription) pair a webhook request delivers. */
+export const pairOf = (request: ReceivedRequest) =>
+  `${request.headers['webhook-id']} ${request.headers['hook-subscription']}`
+
 /** Decides the answer to one request; the default answers 200. */
 export type Responder = (request: ReceivedRequest, response: ServerResponse) => void
 

@@ -9,11 +9,19 @@ export function run(command: string, args: string[], cwd: string) {
   })
 }
 
-/** Checks every 50 ms until `check` holds; rejects with 'timed out' after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
+/** Checks every 50 ms until `check` holds; rejects naming `what` after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out')
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+/** {@link waitUntil} for a condition that needs no name. */
+export const until = (check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
+  waitUntil('the condition', check, timeoutMs)
