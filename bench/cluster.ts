@@ -22,20 +22,23 @@ const POSTGRES_SH = fileURLToPath(new URL('../scripts/postgres.sh', import.meta.
 const cleanups: (() => void)[] = []
 let exitHooked = false
 
+/** Runs the cleanups now (what a benchmark started: children, clusters), newest first. */
+export function runCleanups(): void {
+  while (cleanups.length > 0) {
+    try {
+      cleanups.pop()?.()
+    } catch (error) {
+      console.error(`cleanup: ${(error as Error).message}`)
+    }
+  }
+}
+
 /** Runs `cleanup` when the process exits, however it exits. */
 export function onExit(cleanup: () => void): void {
   cleanups.push(cleanup)
   if (exitHooked) return
   exitHooked = true
-  process.on('exit', () => {
-    while (cleanups.length > 0) {
-      try {
-        cleanups.pop()?.()
-      } catch (error) {
-        console.error(`cleanup: ${(error as Error).message}`)
-      }
-    }
-  })
+  process.on('exit', runCleanups)
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       console.error(`\n${signal}: stopping the benchmark`)

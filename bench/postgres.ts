@@ -36,16 +36,14 @@
  * round disturbed by another workload shows. Not a test: it prints a table.
  */
 
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { PgBoss, type Db as PgBossDb } from 'pg-boss'
 import { createHooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
+import { type Cluster, onExit, runCleanups, startCluster } from './cluster.ts'
 import {
   book,
   fmt,
@@ -58,6 +56,7 @@ import {
   rawBaseline,
   startReceiverProcess,
 } from './common.ts'
+import { report } from './report.ts'
 
 const EVENTS = positiveInt('BENCH_EVENTS', 2000)
 const SUBSCRIPTIONS = positiveInt('BENCH_SUBSCRIPTIONS', 5)
@@ -75,128 +74,12 @@ const WARMUP_REQUESTS = WARMUP_EVENTS * SUBSCRIPTIONS
 /** A run that has not finished in this long has failed. */
 const RUN_TIMEOUT_MS = 10 * 60 * 1000
 
-const POSTGRES_SH = fileURLToPath(new URL('../scripts/postgres.sh', import.meta.url))
 const EVENT_MAP = { 'book.added': 'Book.created' }
-
-// ---------------------------------------------------------------------------------------------
-// Cleaning up: children and the cluster go whatever happens
-
-/** Synchronous last-resort cleanups, run on exit (normal, error or signal), newest first. */
-const cleanups: (() => void)[] = []
-
-function onExit(cleanup: () => void): void {
-  cleanups.push(cleanup)
-}
-
-function cleanUp(): void {
-  while (cleanups.length > 0) {
-    try {
-      cleanups.pop()?.()
-    } catch (error) {
-      console.error(`cleanup: ${(error as Error).message}`)
-    }
-  }
-}
-
-process.on('exit', cleanUp)
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the benchmark`)
-    process.exit(130)
-  })
-}
 
 function killOnExit(ipc: IpcChild): void {
   onExit(() => {
     if (ipc.child.exitCode === null && ipc.child.signalCode === null) ipc.child.kill('SIGKILL')
   })
-}
-
-// ---------------------------------------------------------------------------------------------
-// The cluster
-
-interface Cluster {
-  url: string
-  dir: string
-  urlOf(database: string): string
-  admin: pg.Pool
-  settings: string
-  version: string
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      )
-    })
-  })
-}
-
-async function startCluster(): Promise<Cluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'resthooks-pgbench-'))
-  const port = await freePort()
-  onExit(() => {
-    execFileSync(POSTGRES_SH, ['stop', dir], { stdio: ['ignore', 'ignore', 'inherit'] })
-  })
-  const out = execFileSync(POSTGRES_SH, ['start', dir, String(port)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const url = out.trim().split('\n').at(-1) ?? ''
-  if (!url.startsWith('postgres://')) throw new Error(`scripts/postgres.sh printed no URL: ${out}`)
-  if (STATEMENTS) {
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    await client.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`)
-    await client.end()
-    execFileSync(POSTGRES_SH, ['restart', dir], { stdio: ['ignore', 'ignore', 'inherit'] })
-  }
-  const admin = new pg.Pool({ connectionString: url, max: 2 })
-  admin.on('error', () => {})
-  if (DURABLE) {
-    // scripts/postgres.sh sets up a throwaway test cluster (fsync off); a benchmark of a
-    // transactional outbox wants PostgreSQL's defaults: every commit durable.
-    await admin.query('ALTER SYSTEM SET fsync = on')
-    await admin.query('ALTER SYSTEM SET synchronous_commit = on')
-    await admin.query('ALTER SYSTEM SET full_page_writes = on')
-    await admin.query('SELECT pg_reload_conf()')
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  const names = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method']
-  const shown: string[] = []
-  // A new connection, so that it sees the reloaded settings.
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    for (const name of [...names, 'shared_buffers', 'max_connections']) {
-      const { rows } = await client.query(`SHOW ${name}`)
-      shown.push(`${name}=${Object.values(rows[0] ?? {})[0]}`)
-    }
-    const { rows } = await client.query('SHOW server_version')
-    const version = String(Object.values(rows[0] ?? {})[0])
-    if (DURABLE && !shown.includes('fsync=on')) throw new Error(`fsync is not on: ${shown}`)
-    return {
-      url,
-      dir,
-      admin,
-      settings: shown.join(', '),
-      version,
-      urlOf(database) {
-        const parsed = new URL(url)
-        parsed.pathname = `/${database}`
-        return parsed.toString()
-      },
-    }
-  } finally {
-    await client.end()
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -717,7 +600,7 @@ async function pgBossSystem(
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const cluster = await startCluster()
+  const cluster = await startCluster({ durable: DURABLE, statements: STATEMENTS })
   const receiver = await startReceiverProcess()
   onExit(() => receiver.kill())
   try {
@@ -835,7 +718,7 @@ function print(
   ])
   console.log('')
   const manyRate = rate(median(many))
-  console.log(`resthooks ×${WORKERS} / raw:     ${(manyRate / rawRate).toFixed(2)} (target ≥ 0.50)`)
+  console.log(`resthooks ×${WORKERS} / raw:     ${(manyRate / rawRate).toFixed(2)} (target ≥ 0.80)`)
   console.log(
     `resthooks ×${WORKERS} / pg-boss: ${(manyRate / rate(median(boss))).toFixed(2)} (target ≥ 3)`,
   )
@@ -846,6 +729,31 @@ function print(
   console.log(
     `dispatch, ${DISPATCH_CONNECTIONS} application transactions at a time (not timed above): resthooks ${dispatchRate(many)} events/s, pg-boss ${dispatchRate(boss)} events/s`,
   )
+  const oneRate = rate(median(one))
+  const bossRate = rate(median(boss))
+  const ofRaw = (value: number, target: number, measure: string) => ({
+    bench: 'throughput',
+    measure,
+    value: `${fmt(value)}/s = ${(value / rawRate).toFixed(2)} of raw`,
+    target: `≥ ${target.toFixed(1)} of raw`,
+    met: value / rawRate >= target,
+  })
+  report([
+    {
+      bench: 'throughput',
+      measure: 'raw undici baseline (PostgreSQL run)',
+      value: `${fmt(rawRate)} req/s`,
+    },
+    ofRaw(oneRate, 0.5, 'PostgreSQL, 1 worker process'),
+    ofRaw(manyRate, 0.8, `PostgreSQL, ${WORKERS} worker processes`),
+    {
+      bench: 'throughput',
+      measure: `PostgreSQL ×${WORKERS} vs pg-boss ×${WORKERS}`,
+      value: `${(manyRate / bossRate).toFixed(2)}× (pg-boss ${fmt(bossRate)}/s)`,
+      target: '≥ 3×',
+      met: manyRate / bossRate >= 3,
+    },
+  ])
 }
 
 try {
@@ -854,5 +762,5 @@ try {
   console.error(error)
   process.exitCode = 1
 } finally {
-  cleanUp()
+  runCleanups()
 }

@@ -15,16 +15,15 @@
  * synchronous=FULL in WAL mode.
  */
 
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
+import { startCluster } from './cluster.ts'
 import { fmt, forkChild, positiveInt, printTable } from './common.ts'
 
 const MINUTES = positiveInt('BENCH_SOAK_MINUTES', 3)
@@ -32,7 +31,6 @@ const RATE = positiveInt('BENCH_SOAK_RATE', 100)
 const SUBSCRIPTIONS = positiveInt('BENCH_SOAK_SUBSCRIPTIONS', 5)
 const CONCURRENCY = positiveInt('BENCH_CONCURRENCY', 50)
 const STORES = (process.env.BENCH_SOAK_STORES || 'sqlite,postgres').split(',')
-const POSTGRES_SH = fileURLToPath(new URL('../scripts/postgres.sh', import.meta.url))
 
 /** Receives webhooks; each records its latency from the event's `sentAt` (set at commit). */
 async function startLatencyReceiver() {
@@ -155,17 +153,11 @@ for (const kind of STORES) {
     if (kind === 'sqlite') {
       await soak('sqlite', join(dir, 'soak.db'))
     } else if (kind === 'postgres') {
-      const port = 20_000 + Math.floor(Math.random() * 20_000)
-      const out = execFileSync(POSTGRES_SH, ['start', dir, String(port)], { encoding: 'utf8' })
-      const url = out.trim().split('\n').at(-1) ?? ''
+      const cluster = await startCluster()
       try {
-        // A durable cluster, as an outbox wants it (the test cluster runs with fsync off).
-        execFileSync('psql', [url, '-qc', 'ALTER SYSTEM SET fsync = on'])
-        execFileSync('psql', [url, '-qc', 'ALTER SYSTEM SET synchronous_commit = on'])
-        execFileSync('psql', [url, '-qc', 'SELECT pg_reload_conf()'])
-        await soak('postgres', url)
+        await soak('postgres', cluster.url)
       } finally {
-        execFileSync(POSTGRES_SH, ['stop', dir])
+        await cluster.stop()
       }
     } else {
       throw new Error(`BENCH_SOAK_STORES: unknown store '${kind}'`)
