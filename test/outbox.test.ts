@@ -172,4 +172,29 @@ describe('the transactional outbox', () => {
       await small.close()
     }
   })
+  it("SQLite: the worker's bookkeeping commits without fsync, yet every other write keeps synchronous=FULL", async () => {
+    // The worker relaxes `synchronous` only while it holds the store's one connection: whatever
+    // else runs on that connection meanwhile (the application's transactions, the API) waits,
+    // and then sees FULL again.
+    for (let i = 0; i < 40; i++) {
+      await env.hooks.modelEvent('Book', 'created', { ...book, id: 100 + i })
+    }
+    const seen = new Set<number>()
+    let sampling = true
+    const sampler = (async () => {
+      while (sampling) {
+        const { rows } = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(
+          env.hooks.store.db,
+        )
+        seen.add(Number(rows[0]?.synchronous))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    })()
+    const totals = await env.hooks.deliverPending({ concurrency: 4 })
+    sampling = false
+    await sampler
+    expect(totals.succeeded).toBe(80)
+    expect(receiver.requests).toHaveLength(80)
+    expect([...seen]).toEqual([2]) // FULL
+  })
 })

@@ -29,6 +29,7 @@ export async function claimDeliveries(
   if (dialect === 'postgres') {
     return claimOnPostgres(db, limit, now, now + leaseMs, leaseToken, only)
   }
+  if (!only) return claimOnSqlite(db, limit, now, now + leaseMs, leaseToken)
   let due = db
     .selectFrom('resthooks_deliveries')
     .select('id')
@@ -94,6 +95,64 @@ export async function claimDeliveries(
     },
     subscription: byId.get(row.subscription_id) ?? null,
   }))
+}
+
+/**
+ * SQLite's claim of any due delivery (the worker's hot path), in three statements of fixed text
+ * (prepared once): the claim returns the deliveries, then their events and subscriptions are
+ * read by id lists passed as one JSON parameter.
+ */
+async function claimOnSqlite(
+  db: Db,
+  limit: number,
+  now: number,
+  leaseEnd: number,
+  leaseToken: string,
+): Promise<ClaimedDelivery[]> {
+  const { rows } = await sql<Omit<ClaimedDelivery['delivery'], 'lease_token'> & {
+    event_id: string
+    lease_token: string
+  }>`
+    UPDATE resthooks_deliveries SET next_attempt_at = ${leaseEnd}, lease_token = ${leaseToken}
+    WHERE id IN (
+      SELECT id FROM resthooks_deliveries
+      WHERE status = 'pending' AND next_attempt_at <= ${now}
+      ORDER BY next_attempt_at LIMIT ${limit}
+    )
+    RETURNING id, event_id, subscription_id, owner, attempts, body, lease_token, created_at`.execute(
+    db,
+  )
+  if (rows.length === 0) return []
+  const eventIds = JSON.stringify([...new Set(rows.map((row) => row.event_id))])
+  const subscriptionIds = JSON.stringify([...new Set(rows.map((row) => row.subscription_id))])
+  const events = await sql<ClaimedDelivery['event']>`
+    SELECT id, name, data, ref, created_at FROM resthooks_events
+    WHERE id IN (SELECT value FROM json_each(${eventIds}))`.execute(db)
+  const subscriptions = await sql<SubscriptionTable>`
+    SELECT * FROM resthooks_subscriptions
+    WHERE id IN (SELECT value FROM json_each(${subscriptionIds}))`.execute(db)
+  const eventById = new Map(events.rows.map((event) => [event.id, event]))
+  const subscriptionById = new Map(subscriptions.rows.map((row) => [row.id, row]))
+  const claimed: ClaimedDelivery[] = []
+  for (const row of rows) {
+    const event = eventById.get(row.event_id)
+    // An event cannot go while its deliveries stay (prune removes deliveries first).
+    if (!event) continue
+    claimed.push({
+      delivery: {
+        id: row.id,
+        subscription_id: row.subscription_id,
+        owner: row.owner,
+        attempts: Number(row.attempts),
+        body: row.body,
+        lease_token: row.lease_token,
+        created_at: Number(row.created_at),
+      },
+      event: { ...event, created_at: Number(event.created_at) },
+      subscription: subscriptionById.get(row.subscription_id) ?? null,
+    })
+  }
+  return claimed
 }
 
 interface ClaimedRow {
@@ -196,11 +255,11 @@ export async function recordOutcomes(
         run.push(outcome)
         continue
       }
-      await recordSucceeded(trx, run, now)
+      await recordSucceeded(trx, dialect, run, now)
       run = []
       await recordOne(trx, outcome, now, recorded)
     }
-    await recordSucceeded(trx, run, now)
+    await recordSucceeded(trx, dialect, run, now)
   })
   return recorded
 }
@@ -264,13 +323,14 @@ async function recordSucceededOnPostgres(
 
 type SucceededOutcome = Extract<DeliveryOutcome, { result: 'succeeded' }>
 
-// Rows per statement: well under SQLite's oldest limit of 999 bound parameters.
+// Rows per statement: well under the bound-parameter limits.
 const ATTEMPT_ROWS = 50
 const DELIVERY_ROWS = 250
 
 /** Records successful outcomes as `recordOne` would, in a few statements for the whole run. */
 async function recordSucceeded(
   trx: Transaction<Schema>,
+  dialect: 'sqlite' | 'postgres',
   outcomes: readonly SucceededOutcome[],
   now: number,
 ): Promise<void> {
@@ -279,6 +339,61 @@ async function recordSucceeded(
     await recordOne(trx, outcomes[0], now, { disabled: [], removed: [] })
     return
   }
+  if (dialect === 'sqlite') await recordSucceededOnSqlite(trx, outcomes, now)
+  else await recordSucceededInRuns(trx, outcomes, now)
+}
+
+/**
+ * Records successful outcomes on SQLite in three statements of fixed text whatever the batch's
+ * size: the rows travel as one JSON parameter each (`json_each`), as on PostgreSQL.
+ */
+async function recordSucceededOnSqlite(
+  trx: Transaction<Schema>,
+  outcomes: readonly SucceededOutcome[],
+  now: number,
+): Promise<void> {
+  const attempts = outcomes.flatMap((outcome) => (outcome.attempt ? [outcome.attempt] : []))
+  if (attempts.length > 0) {
+    await sql`
+      INSERT INTO resthooks_attempts (id, delivery_id, number, started_at, duration_ms,
+        request_headers, request_method, request_url, request_body, response_status,
+        response_headers, response_body, error)
+      SELECT value ->> 'id', value ->> 'delivery_id', value ->> 'number',
+        value ->> 'started_at', value ->> 'duration_ms', value ->> 'request_headers',
+        value ->> 'request_method', value ->> 'request_url', value ->> 'request_body',
+        value ->> 'response_status', value ->> 'response_headers', value ->> 'response_body',
+        value ->> 'error'
+      FROM json_each(${JSON.stringify(attempts)})`.execute(trx)
+  }
+  const claims = outcomes.map((outcome) => ({
+    id: outcome.deliveryId,
+    token: outcome.leaseToken,
+    status: outcome.attempt?.response_status ?? null,
+  }))
+  // Each delivery only if it still holds the claim's token.
+  await sql`
+    UPDATE resthooks_deliveries
+    SET lease_token = NULL, updated_at = ${now}, last_status = c.value ->> 'status',
+      status = 'succeeded', last_error = NULL, attempts = attempts + 1
+    FROM json_each(${JSON.stringify(claims)}) AS c
+    WHERE resthooks_deliveries.id = c.value ->> 'id'
+      AND resthooks_deliveries.lease_token = c.value ->> 'token'`.execute(trx)
+  const subscriptionIds = [...new Set(outcomes.map((o) => o.subscriptionId))]
+  await sql`
+    UPDATE resthooks_subscriptions SET failing_since = NULL
+    WHERE failing_since IS NOT NULL
+      AND id IN (SELECT value FROM json_each(${JSON.stringify(subscriptionIds)}))`.execute(trx)
+}
+
+/**
+ * Records successful outcomes amid others on PostgreSQL, in a few statements: attempts in
+ * multi-row INSERTs, deliveries by one UPDATE per response status.
+ */
+async function recordSucceededInRuns(
+  trx: Transaction<Schema>,
+  outcomes: readonly SucceededOutcome[],
+  now: number,
+): Promise<void> {
   const attempts = outcomes.flatMap((outcome) => (outcome.attempt ? [outcome.attempt] : []))
   for (const rows of chunks(attempts, ATTEMPT_ROWS)) {
     await trx.insertInto('resthooks_attempts').values(rows).execute()

@@ -21,6 +21,11 @@ export interface SqlStoreParts {
    */
   signalWork?: (executor: SqlExecutor) => Promise<void>
   watchForWork(onWork: () => void): () => void
+  /**
+   * Runs the worker's own writes (claims, outcomes): SQLite commits them without waiting for
+   * the disk (see sqliteStore). Default: as they are.
+   */
+  bookkeeping?: <T>(work: (db: Kysely<Schema>) => Promise<T>) => Promise<T>
   close(): Promise<void>
 }
 
@@ -32,6 +37,7 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     return changed
   }
   const admin = createAdminQueries(db, dialect)
+  const bookkeeping = parts.bookkeeping ?? ((work) => work(db))
   return {
     dialect,
     db,
@@ -53,8 +59,9 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       if (rows.length > 0 && signalWork) await signalWork(executor)
     },
     claimDeliveries: (limit, leaseMs, now, only) =>
-      deliveries.claimDeliveries(db, dialect, limit, leaseMs, now, only),
-    recordOutcomes: (outcomes, now) => deliveries.recordOutcomes(db, dialect, outcomes, now),
+      bookkeeping((on) => deliveries.claimDeliveries(on, dialect, limit, leaseMs, now, only)),
+    recordOutcomes: (outcomes, now) =>
+      bookkeeping((on) => deliveries.recordOutcomes(on, dialect, outcomes, now)),
     findDelivery: (id, owner) => deliveries.findDelivery(db, id, owner),
     listDeliveries: (page) => deliveries.listDeliveries(db, page),
     listAttempts: (deliveryId) => deliveries.listAttempts(db, deliveryId),

@@ -23,8 +23,14 @@ export interface SqliteStoreOptions {
    */
   busyTimeoutMs?: number
   /**
-   * SQLite's `synchronous` setting. `full` survives power loss; `normal` survives a crash of
-   * any process (WAL), and is faster.
+   * SQLite's `synchronous` setting for what the application and the API write (events, their
+   * deliveries, subscriptions). `full` survives power loss; `normal` survives a crash of any
+   * process (WAL), and is faster.
+   *
+   * The worker's own bookkeeping (claiming deliveries, recording attempts and outcomes) always
+   * commits with `normal`: it survives any process crash, and a power loss can only forget its
+   * last few commits, whose deliveries are then sent again with the same `webhook-id`
+   * (at-least-once, as after a crash). The next `full` commit makes them durable too.
    * @default 'full'
    */
   synchronous?: 'full' | 'normal'
@@ -68,6 +74,18 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     migrate: async () => {
       await runMigrations(db)
     },
+    bookkeeping: (work) =>
+      synchronous === 'normal'
+        ? work(db)
+        : // The one connection is held throughout: nothing else commits while it is relaxed.
+          db.connection().execute(async (connection) => {
+            await sql`PRAGMA synchronous = NORMAL`.execute(connection)
+            try {
+              return await work(connection)
+            } finally {
+              await sql`PRAGMA synchronous = FULL`.execute(connection)
+            }
+          }),
     watchForWork(onWork) {
       let last: number | undefined
       let checking = false
