@@ -109,10 +109,12 @@ async function claimOnSqlite(
   leaseEnd: number,
   leaseToken: string,
 ): Promise<ClaimedDelivery[]> {
-  const { rows } = await sql<Omit<ClaimedDelivery['delivery'], 'lease_token'> & {
-    event_id: string
-    lease_token: string
-  }>`
+  const { rows } = await sql<
+    Omit<ClaimedDelivery['delivery'], 'lease_token'> & {
+      event_id: string
+      lease_token: string
+    }
+  >`
     UPDATE resthooks_deliveries SET next_attempt_at = ${leaseEnd}, lease_token = ${leaseToken}
     WHERE id IN (
       SELECT id FROM resthooks_deliveries
