@@ -197,4 +197,21 @@ describe('the transactional outbox', () => {
     expect(receiver.requests).toHaveLength(80)
     expect([...seen]).toEqual([2]) // FULL
   })
+  it("a worker in the application's process wakes at the commit of a transaction on the store's own connection", async () => {
+    // PRAGMA data_version counts other connections' commits only: a transaction through
+    // hooks.store.db (the one connection) used to wake the worker only at its next poll.
+    const worker = env.hooks.worker({ pollIntervalMs: 60_000 })
+    await worker.start()
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100)) // its first pass, then idle
+      const started = Date.now()
+      await env.hooks.store.db.transaction().execute(async (trx) => {
+        await env.hooks.modelEvent('Book', 'created', book, { tx: trx })
+      })
+      await receiver.waitFor(2, 5_000)
+      expect(Date.now() - started).toBeLessThan(5_000) // well before the 60 s poll
+    } finally {
+      await worker.stop()
+    }
+  })
 })

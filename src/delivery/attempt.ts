@@ -141,16 +141,28 @@ export async function attemptDelivery(
   }
 
   if (error === null) {
+    // A timer cleared when the attempt ends, rather than AbortSignal.timeout(), whose timer (a
+    // Timeout, a WeakRef and the signal's registration) outlives the request by the whole
+    // timeoutMs: at thousands of deliveries/s, tens of thousands of them survive every
+    // scavenge, are promoted, and grow the old generation by 100 MB and more.
+    const timeout = new AbortController()
+    const timer = setTimeout(
+      () =>
+        timeout.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      deps.timeoutMs,
+    )
     try {
       response = await deps.transport({
         url: subscription.target,
         method: subscription.method as 'POST' | 'PUT' | 'PATCH',
         headers,
         body,
-        signal: AbortSignal.timeout(deps.timeoutMs),
+        signal: timeout.signal,
       })
     } catch (caught) {
       error = describeError(caught, deps.timeoutMs)
+    } finally {
+      clearTimeout(timer)
     }
   }
   const finishedAt = deps.now()

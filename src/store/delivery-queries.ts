@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
 import type { AttemptTable, DeliveryTable, Schema, SubscriptionTable } from './schema.ts'
 import type {
   ClaimedDelivery,
@@ -157,6 +157,16 @@ async function claimOnSqlite(
   return claimed
 }
 
+/**
+ * On PostgreSQL, the worker's own bookkeeping (claims, outcomes) commits without waiting for
+ * its WAL to reach the disk (`synchronous_commit = off` for that transaction only). A crash of
+ * the database server can then forget its last fraction of a second of bookkeeping, never the
+ * events and deliveries the application committed: the deliveries concerned are sent again
+ * with the same `webhook-id` (at-least-once, as after a worker crash). Evaluated inside the
+ * statement (a CTE the statement reads), so an autocommitted statement needs no BEGIN.
+ */
+const RELAXED_COMMIT = sql`SELECT set_config('synchronous_commit', 'off', true) AS setting`
+
 interface ClaimedRow {
   id: string
   subscription_id: string
@@ -193,7 +203,7 @@ async function claimOnPostgres(
       : []),
   ]
   const { rows } = await sql<ClaimedRow>`
-    WITH due AS (
+    WITH relaxed AS (${RELAXED_COMMIT}), due AS (
       SELECT id FROM resthooks_deliveries
       WHERE status = 'pending' AND next_attempt_at <= ${now} ${sql.join(narrowed, sql` `)}
       ORDER BY next_attempt_at
@@ -209,6 +219,7 @@ async function claimOnPostgres(
     SELECT c.*, e.name AS event_name, e.data AS event_data, e.ref AS event_ref,
       e.created_at AS event_created_at, row_to_json(s) AS subscription
     FROM claimed AS c
+    CROSS JOIN relaxed
     JOIN resthooks_events AS e ON e.id = c.event_id
     LEFT JOIN resthooks_subscriptions AS s ON s.id = c.subscription_id`.execute(db)
   return rows.map((row) => ({
@@ -249,6 +260,7 @@ export async function recordOutcomes(
     return recorded
   }
   await db.transaction().execute(async (trx) => {
+    if (dialect === 'postgres') await sql`SET LOCAL synchronous_commit = off`.execute(trx)
     // Successes, the common case, are recorded a run at a time in a few statements; anything
     // else one by one. Runs keep the batch's order, so the result is the same as one by one.
     let run: SucceededOutcome[] = []
@@ -309,7 +321,7 @@ async function recordSucceededOnPostgres(
   }))
   const subscriptionIds = [...new Set(outcomes.map((outcome) => outcome.subscriptionId))]
   await sql`
-    WITH attempts AS (
+    WITH relaxed AS (${RELAXED_COMMIT}), attempts AS (
       INSERT INTO resthooks_attempts
       SELECT * FROM json_populate_recordset(NULL::resthooks_attempts, ${JSON.stringify(attempts)}::json)
     ), deliveries AS (
@@ -318,9 +330,11 @@ async function recordSucceededOnPostgres(
         status = 'succeeded', last_error = NULL, attempts = d.attempts + 1
       FROM json_to_recordset(${JSON.stringify(claims)}::json) AS c(id text, token text, status integer)
       WHERE d.id = c.id AND d.lease_token = c.token
+    ), subscriptions AS (
+      UPDATE resthooks_subscriptions SET failing_since = NULL
+      WHERE id = ANY(${subscriptionIds}) AND failing_since IS NOT NULL
     )
-    UPDATE resthooks_subscriptions SET failing_since = NULL
-    WHERE id = ANY(${subscriptionIds}) AND failing_since IS NOT NULL`.execute(db)
+    SELECT setting FROM relaxed`.execute(db)
 }
 
 type SucceededOutcome = Extract<DeliveryOutcome, { result: 'succeeded' }>
@@ -345,9 +359,13 @@ async function recordSucceeded(
   else await recordSucceededInRuns(trx, outcomes, now)
 }
 
+const INSERT_ATTEMPT = `INSERT INTO resthooks_attempts (id, delivery_id, number, started_at,
+  duration_ms, request_headers, request_method, request_url, request_body, response_status,
+  response_headers, response_body, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 /**
- * Records successful outcomes on SQLite in three statements of fixed text whatever the batch's
- * size: the rows travel as one JSON parameter each (`json_each`), as on PostgreSQL.
+ * Records successful outcomes on SQLite in statements of fixed text (prepared once): the
+ * attempts one by one, the deliveries and subscriptions by lists passed as one JSON parameter.
  */
 async function recordSucceededOnSqlite(
   trx: Transaction<Schema>,
@@ -355,17 +373,26 @@ async function recordSucceededOnSqlite(
   now: number,
 ): Promise<void> {
   const attempts = outcomes.flatMap((outcome) => (outcome.attempt ? [outcome.attempt] : []))
-  if (attempts.length > 0) {
-    await sql`
-      INSERT INTO resthooks_attempts (id, delivery_id, number, started_at, duration_ms,
-        request_headers, request_method, request_url, request_body, response_status,
-        response_headers, response_body, error)
-      SELECT value ->> 'id', value ->> 'delivery_id', value ->> 'number',
-        value ->> 'started_at', value ->> 'duration_ms', value ->> 'request_headers',
-        value ->> 'request_method', value ->> 'request_url', value ->> 'request_body',
-        value ->> 'response_status', value ->> 'response_headers', value ->> 'response_body',
-        value ->> 'error'
-      FROM json_each(${JSON.stringify(attempts)})`.execute(trx)
+  // One prepared INSERT per attempt: as fast in SQLite as a multi-row one (the row's writing is
+  // the cost) and faster than unpacking JSON, with no query to build.
+  for (const attempt of attempts) {
+    await trx.executeQuery(
+      CompiledQuery.raw(INSERT_ATTEMPT, [
+        attempt.id,
+        attempt.delivery_id,
+        attempt.number,
+        attempt.started_at,
+        attempt.duration_ms,
+        attempt.request_headers,
+        attempt.request_method,
+        attempt.request_url,
+        attempt.request_body,
+        attempt.response_status,
+        attempt.response_headers,
+        attempt.response_body,
+        attempt.error,
+      ]),
+    )
   }
   const claims = outcomes.map((outcome) => ({
     id: outcome.deliveryId,

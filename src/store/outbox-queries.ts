@@ -1,47 +1,132 @@
-import type { Kysely } from 'kysely'
 import type { SqlExecutor } from '../tx/sql-executor.ts'
-import type { DeliveryTable, EventTable, Schema, SubscriptionTable } from './schema.ts'
+import type { DeliveryTable, EventTable, SubscriptionTable } from './schema.ts'
 
-type Db = Kysely<Schema>
+type Dialect = 'sqlite' | 'postgres'
 
-/** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits. */
-const DELIVERIES_PER_INSERT = 500
+/**
+ * The outbox's statements run inside the application's transactions, once per model change, so
+ * they are written as plain SQL of fixed text (prepared once by the driver, nothing to build
+ * per call) rather than through the query builder.
+ */
 
+const matchingText = new Map<string, string>()
+
+/** The active subscriptions whose event is one of `patterns` (and, unless null, of `owner`). */
 export async function findMatchingSubscriptions(
-  db: Db,
+  dialect: Dialect,
   executor: SqlExecutor,
   patterns: readonly string[],
   owner: string | null,
 ): Promise<SubscriptionTable[]> {
-  let query = db
-    .selectFrom('resthooks_subscriptions')
-    .selectAll()
-    .where('event', 'in', patterns)
-    .where('status', '=', 'active')
-  if (owner !== null) query = query.where('owner', '=', owner)
-  const compiled = query.compile()
-  const { rows } = await executor.executeSql(compiled.sql, compiled.parameters)
+  const key = `${dialect}:${patterns.length}:${owner === null ? '' : 'owner'}`
+  let text = matchingText.get(key)
+  if (text === undefined) {
+    // Served by the index on (event, owner). An IN list of parameters rather than an array,
+    // which not every bridged client (Prisma's raw queries) can bind.
+    const mark = (i: number) => (dialect === 'postgres' ? `$${i + 1}` : '?')
+    const list = patterns.map((_, i) => mark(i)).join(', ')
+    const byOwner = owner === null ? '' : ` AND owner = ${mark(patterns.length)}`
+    text = `SELECT * FROM resthooks_subscriptions WHERE event IN (${list}) AND status = 'active'${byOwner}`
+    matchingText.set(key, text)
+  }
+  const values: unknown[] = owner === null ? [...patterns] : [...patterns, owner]
+  const { rows } = await executor.executeSql(text, values)
   return rows as SubscriptionTable[]
 }
 
+const EVENT_COLUMNS = 'id, name, owner, data, ref, created_at'
+const DELIVERY_COLUMNS =
+  'id, event_id, subscription_id, owner, status, attempts, next_attempt_at, lease_token, body, last_status, last_error, created_at, updated_at'
+const DELIVERY_COLUMN_COUNT = 13
+
+function eventValues(event: EventTable): unknown[] {
+  return [event.id, event.name, event.owner, event.data, event.ref, event.created_at]
+}
+
+/** Rows per multi-row INSERT on SQLite: well under its bound-parameter limit (32,766). */
+const DELIVERIES_PER_INSERT = 500
+const insertDeliveriesText = new Map<number, string>()
+
+function insertDeliveries(count: number): string {
+  let text = insertDeliveriesText.get(count)
+  if (text === undefined) {
+    const row = `(${Array.from({ length: DELIVERY_COLUMN_COUNT }, () => '?').join(', ')})`
+    text = `INSERT INTO resthooks_deliveries (${DELIVERY_COLUMNS}) VALUES ${Array.from({ length: count }, () => row).join(', ')}`
+    // Batches of the common sizes (a handful of subscriptions) stay prepared.
+    if (count <= 64) insertDeliveriesText.set(count, text)
+  }
+  return text
+}
+
+function deliveryValues(rows: readonly DeliveryTable[]): unknown[] {
+  const values: unknown[] = []
+  for (const d of rows) {
+    values.push(
+      d.id,
+      d.event_id,
+      d.subscription_id,
+      d.owner,
+      d.status,
+      d.attempts,
+      d.next_attempt_at,
+      d.lease_token,
+      d.body,
+      d.last_status,
+      d.last_error,
+      d.created_at,
+      d.updated_at,
+    )
+  }
+  return values
+}
+
 /**
- * Writes the event and its deliveries inside a savepoint, so that they are all or nothing even
- * when the application catches an error and commits the rest of its transaction.
+ * Writes the event and its deliveries all or nothing, even when the application catches an
+ * error and commits the rest of its transaction. On PostgreSQL that is one statement (the
+ * deliveries travel as one JSON parameter), which also signals the workers (`workSignal`, a SQL
+ * expression such as a NOTIFY, delivered when the transaction commits). It returns a plain
+ * column rather than the NOTIFY's `void`, which some clients (Prisma) cannot read. On SQLite, where a
+ * statement inserts into one table, the inserts share a savepoint.
  */
 export async function writeEvent(
-  db: Db,
+  dialect: Dialect,
   executor: SqlExecutor,
   event: EventTable,
-  deliveries: DeliveryTable[],
+  deliveries: readonly DeliveryTable[],
+  workSignal: string | null,
 ): Promise<void> {
+  if (dialect === 'postgres') {
+    if (deliveries.length === 0) {
+      await executor.executeSql(
+        `INSERT INTO resthooks_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
+        eventValues(event),
+      )
+      return
+    }
+    await executor.executeSql(
+      `WITH event AS (
+        INSERT INTO resthooks_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+      ), deliveries AS (
+        INSERT INTO resthooks_deliveries (${DELIVERY_COLUMNS})
+        SELECT ${DELIVERY_COLUMNS} FROM json_populate_recordset(NULL::resthooks_deliveries, $7::json)
+      )
+      SELECT 1 AS written${workSignal ? ` FROM (SELECT ${workSignal}) AS signal` : ''}`,
+      [...eventValues(event), JSON.stringify(deliveries)],
+    )
+    return
+  }
+  const insertEvent = `INSERT INTO resthooks_events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`
+  if (deliveries.length === 0) {
+    // One statement is atomic by itself.
+    await executor.executeSql(insertEvent, eventValues(event))
+    return
+  }
   await executor.executeSql('SAVEPOINT resthooks_outbox', [])
   try {
-    const insertEvent = db.insertInto('resthooks_events').values(event).compile()
-    await executor.executeSql(insertEvent.sql, insertEvent.parameters)
+    await executor.executeSql(insertEvent, eventValues(event))
     for (let i = 0; i < deliveries.length; i += DELIVERIES_PER_INSERT) {
       const chunk = deliveries.slice(i, i + DELIVERIES_PER_INSERT)
-      const insert = db.insertInto('resthooks_deliveries').values(chunk).compile()
-      await executor.executeSql(insert.sql, insert.parameters)
+      await executor.executeSql(insertDeliveries(chunk.length), deliveryValues(chunk))
     }
   } catch (error) {
     try {
@@ -55,4 +140,5 @@ export async function writeEvent(
     throw error
   }
   await executor.executeSql('RELEASE SAVEPOINT resthooks_outbox', [])
+  if (workSignal !== null) await executor.executeSql(`SELECT ${workSignal}`, [])
 }

@@ -20,6 +20,16 @@ export interface SqlStoreParts {
    * effect when the executor's transaction commits. Stores without a signal poll instead.
    */
   signalWork?: (executor: SqlExecutor) => Promise<void>
+  /**
+   * The SQL expression behind `signalWork` (e.g. a `pg_notify(…)` call), so that the outbox can
+   * fold the signal into its own statement.
+   */
+  workSignal?: string
+  /**
+   * Called once deliveries are written, maybe in a transaction still open (the application's
+   * `{ tx }`), for a store whose watch cannot see this process's own commits.
+   */
+  wroteDeliveries?: () => void
   watchForWork(onWork: () => void): () => void
   /**
    * Runs the worker's own writes (claims, outcomes): SQLite commits them without waiting for
@@ -53,10 +63,10 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       subscriptions.rotateSecret(db, id, owner, secret, previousExpiresAt, now),
     deleteSubscription: (id, owner) => subscriptions.deleteSubscription(db, id, owner),
     findMatchingSubscriptions: (executor, patterns, owner) =>
-      outbox.findMatchingSubscriptions(db, executor, patterns, owner),
+      outbox.findMatchingSubscriptions(dialect, executor, patterns, owner),
     writeEvent: async (executor, event, rows) => {
-      await outbox.writeEvent(db, executor, event, rows)
-      if (rows.length > 0 && signalWork) await signalWork(executor)
+      await outbox.writeEvent(dialect, executor, event, rows, parts.workSignal ?? null)
+      if (rows.length > 0) parts.wroteDeliveries?.()
     },
     claimDeliveries: (limit, leaseMs, now, only) =>
       bookkeeping((on) => deliveries.claimDeliveries(on, dialect, limit, leaseMs, now, only)),

@@ -107,19 +107,27 @@ describe('the transactional outbox on PostgreSQL', () => {
     }
   })
 
-  it('a failed outbox write leaves none of its rows, and the application may still commit', async () => {
+  it('a failed outbox write aborts the application transaction: the change cannot commit without its hook', async () => {
     await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
       $$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
     await pool.query(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
       FOR EACH ROW EXECUTE FUNCTION refuse()`)
-    await inTransaction(async (client) => {
+    const client = await pool.connect()
+    try {
+      await client.query('BEGIN')
       await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
       await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(
         'refused',
       )
-      // The savepoint was rolled back: the transaction is usable, and commits the book alone.
-    })
-    expect(await counts()).toEqual([1, 0, 0])
+      // The event and its deliveries are one statement: it failed, and with it (as any failed
+      // statement in PostgreSQL) the transaction. Catching the error does not let the book in.
+      await expect(client.query('SELECT 1')).rejects.toThrow(/current transaction is aborted/)
+      const ended = await client.query('COMMIT')
+      expect(ended.command).toBe('ROLLBACK')
+    } finally {
+      client.release()
+    }
+    expect(await counts()).toEqual([0, 0, 0])
   })
 
   it('a pg.Pool as tx is refused with a clear error, and nothing is written', async () => {

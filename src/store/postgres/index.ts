@@ -25,6 +25,9 @@ export interface PostgresStoreOptions {
   maxConnections?: number
 }
 
+/** Tells the workers listening on WORK_CHANNEL that deliveries are due. */
+const WORK_SIGNAL = `pg_notify('${WORK_CHANNEL}', '')`
+
 /**
  * The PostgreSQL store, over `pg`: any number of API and worker processes on any number of
  * machines share one database. Workers claim with `FOR UPDATE SKIP LOCKED`, wake on
@@ -70,9 +73,10 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
         await sql`SELECT pg_advisory_xact_lock(hashtext('resthooks.migrations'))`.execute(trx)
       })
     },
+    // Delivered to listeners when the writing transaction commits; never if it rolls back.
+    workSignal: WORK_SIGNAL,
     signalWork: async (executor) => {
-      // Delivered to listeners when the writing transaction commits; never if it rolls back.
-      await executor.executeSql(`SELECT pg_notify('${WORK_CHANNEL}', '')`, [])
+      await executor.executeSql(`SELECT ${WORK_SIGNAL}`, [])
     },
     watchForWork: (onWork) => listener.watch(onWork),
     close: async () => {

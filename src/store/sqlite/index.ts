@@ -67,6 +67,10 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   })
   const db = new Kysely<Schema>({ dialect })
   const watchIntervalMs = options.watchIntervalMs ?? 20
+  // Deliveries written in a transaction of this connection (the application's `{ tx }`): its
+  // commit leaves PRAGMA data_version unchanged (that counts other connections' commits only),
+  // so the watchers also look at this count, and wake once the connection is out of it.
+  let localWrites = 0
 
   return createSqlStore({
     dialect: 'sqlite',
@@ -86,10 +90,18 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
               await sql`PRAGMA synchronous = FULL`.execute(connection)
             }
           }),
+    wroteDeliveries: () => {
+      localWrites++
+    },
     watchForWork(onWork) {
       let last: number | undefined
+      let seenLocal = localWrites
       let checking = false
       const timer = setInterval(() => {
+        if (seenLocal !== localWrites && !database.isTransaction) {
+          seenLocal = localWrites
+          onWork()
+        }
         if (checking) return
         checking = true
         sql<{ data_version: number }>`PRAGMA data_version`
