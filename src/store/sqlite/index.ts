@@ -67,10 +67,31 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   })
   const db = new Kysely<Schema>({ dialect })
   const watchIntervalMs = options.watchIntervalMs ?? 20
-  // Deliveries written in a transaction of this connection (the application's `{ tx }`): its
-  // commit leaves PRAGMA data_version unchanged (that counts other connections' commits only),
-  // so the watchers also look at this count, and wake once the connection is out of it.
-  let localWrites = 0
+  // Deliveries written in a transaction on this connection (the application's `{ tx }` through
+  // hooks.store.db): its commit leaves PRAGMA data_version unchanged (that counts other
+  // connections' commits only), so the watchers are woken here once the connection is out of
+  // the transaction, checked every millisecond while it lasts.
+  const localWatchers = new Set<() => void>()
+  let awaitingCommit = false
+  const wakeAfterTransaction = () => {
+    if (awaitingCommit || localWatchers.size === 0) return
+    awaitingCommit = true
+    const check = () => {
+      let open = false
+      try {
+        open = database.isTransaction
+      } catch {
+        // closed: nothing to wake
+      }
+      if (open) {
+        setTimeout(check, 1).unref()
+        return
+      }
+      awaitingCommit = false
+      for (const watcher of localWatchers) watcher()
+    }
+    setImmediate(check)
+  }
 
   return createSqlStore({
     dialect: 'sqlite',
@@ -90,18 +111,12 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
               await sql`PRAGMA synchronous = FULL`.execute(connection)
             }
           }),
-    wroteDeliveries: () => {
-      localWrites++
-    },
+    wroteDeliveries: wakeAfterTransaction,
     watchForWork(onWork) {
       let last: number | undefined
-      let seenLocal = localWrites
       let checking = false
+      localWatchers.add(onWork)
       const timer = setInterval(() => {
-        if (seenLocal !== localWrites && !database.isTransaction) {
-          seenLocal = localWrites
-          onWork()
-        }
         if (checking) return
         checking = true
         sql<{ data_version: number }>`PRAGMA data_version`
@@ -117,7 +132,10 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
           })
       }, watchIntervalMs)
       timer.unref()
-      return () => clearInterval(timer)
+      return () => {
+        clearInterval(timer)
+        localWatchers.delete(onWork)
+      }
     },
     close: () => db.destroy(),
   })
