@@ -6,7 +6,7 @@
  */
 
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -82,6 +82,17 @@ export async function freePort(): Promise<number> {
       )
     })
   })
+}
+
+/** Whether Debian's PostgreSQL is installed (what scripts/postgres.sh runs). */
+export function postgresInstalled(): boolean {
+  try {
+    return readdirSync('/usr/lib/postgresql').some((version) =>
+      existsSync(`/usr/lib/postgresql/${version}/bin/initdb`),
+    )
+  } catch {
+    return false
+  }
 }
 
 export interface ClusterOptions {

@@ -21,7 +21,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
@@ -29,7 +29,7 @@ import { monotonicFactory } from 'ulid'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { type Cluster, onExit, startCluster } from './cluster.ts'
+import { type Cluster, onExit, postgresInstalled, startCluster } from './cluster.ts'
 import {
   book,
   fmt,
@@ -39,6 +39,7 @@ import {
   rawBaseline,
   startReceiverProcess,
 } from './common.ts'
+import { deliverAll } from './deliver-all.ts'
 import { type ReportRow, report } from './report.ts'
 
 const SUBSCRIPTIONS = positiveInt('BENCH_FANOUT_SUBSCRIPTIONS', 10_000)
@@ -119,41 +120,6 @@ async function writeOnce(hooks: Hooks, i: number): Promise<number> {
   return seconds
 }
 
-async function pendingCount(hooks: Hooks): Promise<number> {
-  return hooks.countDeliveries({ status: 'pending' })
-}
-
-/** Starts a worker and resolves, in seconds, once `count` deliveries arrived and are recorded. */
-async function deliverAll(hooks: Hooks, receiver: Receiver, count: number): Promise<number> {
-  const { reached } = await receiver.expect(count)
-  let recorded = 0
-  let failures = 0
-  let allRecorded!: () => void
-  const recordedAll = new Promise<void>((resolve) => {
-    allRecorded = resolve
-  })
-  const offSucceeded = hooks.on('delivery.succeeded', () => {
-    if (++recorded === count) allRecorded()
-  })
-  const offFailed = hooks.on('delivery.failed', ({ error }) => {
-    if (++failures <= 3) console.error(`delivery failed: ${error}`)
-  })
-  // Every delivery goes to the one local receiver: the per-origin limit would cap the run at 10.
-  const worker = hooks.worker({ concurrency: CONCURRENCY, perTargetConcurrency: CONCURRENCY })
-  const started = performance.now()
-  await worker.start()
-  await Promise.all([reached, recordedAll])
-  while ((await pendingCount(hooks)) > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 1))
-  }
-  const seconds = (performance.now() - started) / 1000
-  await worker.stop()
-  offSucceeded()
-  offFailed()
-  if (failures > 0) throw new Error(`${failures} deliveries failed`)
-  return seconds
-}
-
 async function rawOnce(receiver: Receiver): Promise<number> {
   const { reached } = await receiver.expect(SUBSCRIPTIONS)
   const seconds = await rawBaseline(receiver.url, SUBSCRIPTIONS, CONCURRENCY, SUBSCRIPTIONS)
@@ -177,13 +143,13 @@ async function measure(
   // Warm-up: a whole round, untimed.
   await rawOnce(receiver)
   await writeOnce(hooks, 0)
-  await deliverAll(hooks, receiver, SUBSCRIPTIONS)
+  await deliverAll(hooks, receiver, SUBSCRIPTIONS, CONCURRENCY)
 
   const rounds: Round[] = []
   for (let r = 1; r <= ROUNDS; r++) {
     const rawSeconds = await rawOnce(receiver)
     const writeSeconds = await writeOnce(hooks, r)
-    const deliverySeconds = await deliverAll(hooks, receiver, SUBSCRIPTIONS)
+    const deliverySeconds = await deliverAll(hooks, receiver, SUBSCRIPTIONS, CONCURRENCY)
     console.log(
       `${name} round ${r}: write ${(writeSeconds * 1000).toFixed(0)} ms, delivery ${deliverySeconds.toFixed(2)} s (${fmt(SUBSCRIPTIONS / deliverySeconds)}/s), raw ${rawSeconds.toFixed(2)} s (${fmt(SUBSCRIPTIONS / rawSeconds)}/s)`,
     )
@@ -214,16 +180,6 @@ async function sqliteRun(receiver: Receiver): Promise<StoreResult> {
   } finally {
     await hooks.close()
     rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-function postgresInstalled(): boolean {
-  try {
-    return readdirSync('/usr/lib/postgresql').some((v) =>
-      existsSync(`/usr/lib/postgresql/${v}/bin/initdb`),
-    )
-  } catch {
-    return false
   }
 }
 

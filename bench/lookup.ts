@@ -34,14 +34,14 @@
  * loaded 2-core machine) is the noise to read a ratio against.
  */
 
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
 import { createHooks, fromKysely, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { type Cluster, onExit, startCluster } from './cluster.ts'
+import { type Cluster, onExit, postgresInstalled, startCluster } from './cluster.ts'
 import { fmt, positiveInt, printTable } from './common.ts'
 import { type ReportRow, report } from './report.ts'
 
@@ -218,25 +218,32 @@ async function lookupRound(hooks: Hooks, count: number): Promise<number> {
   return (performance.now() - started) / 1000
 }
 
-/** The lookup's SQL as the store compiles it (src/store/outbox-queries.ts). */
-function lookupQuery(hooks: Hooks) {
-  return hooks.store.db
-    .selectFrom('resthooks_subscriptions')
-    .selectAll()
-    .where('event', 'in', PATTERNS)
-    .where('status', '=', 'active')
-    .where('owner', '=', OWNER)
-    .compile()
+/** The lookup's SQL exactly as the store runs it, captured through a recording executor. */
+async function lookupQuery(hooks: Hooks): Promise<{ sql: string; parameters: readonly unknown[] }> {
+  const executor = fromKysely(hooks.store.db)
+  let captured: { sql: string; parameters: readonly unknown[] } | undefined
+  await hooks.store.findMatchingSubscriptions(
+    {
+      executeSql(text, values) {
+        captured = { sql: text, parameters: values }
+        return executor.executeSql(text, values)
+      },
+    },
+    PATTERNS,
+    OWNER,
+  )
+  if (!captured) throw new Error('the lookup ran no statement')
+  return captured
 }
 
 /** Prints the lookup's plan; resolves with whether it uses the (event, owner) index. */
 async function explain(kind: Kind, sized: Sized): Promise<boolean> {
-  const query = lookupQuery(sized.hooks)
+  const query = await lookupQuery(sized.hooks)
   const prefix = kind === 'SQLite' ? 'EXPLAIN QUERY PLAN ' : 'EXPLAIN (ANALYZE, BUFFERS) '
-  const { rows } = await sized.hooks.store.db.executeQuery({
-    ...query,
-    sql: prefix + query.sql,
-  })
+  const { rows } = await fromKysely(sized.hooks.store.db).executeSql(
+    prefix + query.sql,
+    query.parameters,
+  )
   const lines = (rows as Record<string, unknown>[]).map((row) =>
     kind === 'SQLite' ? `${String(row.detail)}` : String(row['QUERY PLAN']),
   )
@@ -318,16 +325,6 @@ async function sqliteRun(): Promise<StoreResult> {
     )
   } finally {
     rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-function postgresInstalled(): boolean {
-  try {
-    return readdirSync('/usr/lib/postgresql').some((v) =>
-      existsSync(`/usr/lib/postgresql/${v}/bin/initdb`),
-    )
-  } catch {
-    return false
   }
 }
 

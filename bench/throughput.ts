@@ -15,15 +15,8 @@ import { join } from 'node:path'
 import { sql } from 'kysely'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import {
-  book,
-  fmt,
-  positiveInt,
-  printTable,
-  type Receiver,
-  rawBaseline,
-  startReceiverProcess,
-} from './common.ts'
+import { book, fmt, positiveInt, printTable, rawBaseline, startReceiverProcess } from './common.ts'
+import { deliverAll } from './deliver-all.ts'
 import { report } from './report.ts'
 
 const EVENTS = positiveInt('BENCH_EVENTS', 2000)
@@ -50,48 +43,6 @@ async function dispatchEvents(hooks: Hooks, from: number, count: number): Promis
     })
   }
   return (performance.now() - started) / 1000
-}
-
-async function pendingCount(hooks: Hooks): Promise<number> {
-  const row = await hooks.store.db
-    .selectFrom('resthooks_deliveries')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('status', '=', 'pending')
-    .executeTakeFirstOrThrow()
-  return Number(row.n)
-}
-
-/** Starts a worker and resolves, in seconds, once `count` deliveries arrived and are recorded. */
-async function deliverAll(hooks: Hooks, receiver: Receiver, count: number): Promise<number> {
-  const { reached } = await receiver.expect(count)
-  let recorded = 0
-  let failures = 0
-  let allRecorded!: () => void
-  const recordedAll = new Promise<void>((resolve) => {
-    allRecorded = resolve
-  })
-  const offSucceeded = hooks.on('delivery.succeeded', () => {
-    if (++recorded === count) allRecorded()
-  })
-  const offFailed = hooks.on('delivery.failed', ({ error }) => {
-    if (++failures <= 3) console.error(`delivery failed: ${error}`)
-  })
-  // Every delivery goes to the one local receiver: the per-origin limit would cap the run at 10.
-  const worker = hooks.worker({ concurrency: CONCURRENCY, perTargetConcurrency: CONCURRENCY })
-  const started = performance.now()
-  await worker.start()
-  await Promise.all([reached, recordedAll])
-  let pending = await pendingCount(hooks)
-  while (pending > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 1))
-    pending = await pendingCount(hooks)
-  }
-  const seconds = (performance.now() - started) / 1000
-  await worker.stop()
-  offSucceeded()
-  offFailed()
-  if (failures > 0) throw new Error(`${failures} deliveries failed`)
-  return seconds
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,10 +79,10 @@ async function main(): Promise<void> {
       })
     }
     await dispatchEvents(hooks, 0, WARMUP_EVENTS)
-    await deliverAll(hooks, receiver, WARMUP_REQUESTS)
+    await deliverAll(hooks, receiver, WARMUP_REQUESTS, CONCURRENCY)
 
     const dispatchSeconds = await dispatchEvents(hooks, WARMUP_EVENTS, EVENTS)
-    const deliverySeconds = await deliverAll(hooks, receiver, DELIVERIES)
+    const deliverySeconds = await deliverAll(hooks, receiver, DELIVERIES, CONCURRENCY)
 
     const rawRate = DELIVERIES / rawSeconds
     const dispatchRate = EVENTS / dispatchSeconds
