@@ -76,25 +76,9 @@ export async function claimDeliveries(
     .where('id', 'in', subscriptionIds)
     .execute()
   const byId = new Map(subscriptions.map((s) => [s.id, s]))
-  return rows.map((row) => ({
-    delivery: {
-      id: row.id,
-      subscription_id: row.subscription_id,
-      owner: row.owner,
-      attempts: Number(row.attempts),
-      body: row.body,
-      lease_token: row.lease_token,
-      created_at: Number(row.created_at),
-    },
-    event: {
-      id: row.event_id,
-      name: row.event_name,
-      data: row.event_data,
-      ref: row.event_ref,
-      created_at: Number(row.event_created_at),
-    },
-    subscription: byId.get(row.subscription_id) ?? null,
-  }))
+  return rows.map((row) =>
+    claimedDelivery(row, eventOf(row), byId.get(row.subscription_id) ?? null),
+  )
 }
 
 /**
@@ -140,19 +124,13 @@ async function claimOnSqlite(
     const event = eventById.get(row.event_id)
     // An event cannot go while its deliveries stay (prune removes deliveries first).
     if (!event) continue
-    claimed.push({
-      delivery: {
-        id: row.id,
-        subscription_id: row.subscription_id,
-        owner: row.owner,
-        attempts: Number(row.attempts),
-        body: row.body,
-        lease_token: row.lease_token,
-        created_at: Number(row.created_at),
-      },
-      event: { ...event, created_at: Number(event.created_at) },
-      subscription: subscriptionById.get(row.subscription_id) ?? null,
-    })
+    claimed.push(
+      claimedDelivery(
+        row,
+        { ...event, created_at: Number(event.created_at) },
+        subscriptionById.get(row.subscription_id) ?? null,
+      ),
+    )
   }
   return claimed
 }
@@ -222,25 +200,7 @@ async function claimOnPostgres(
     CROSS JOIN relaxed
     JOIN resthooks_events AS e ON e.id = c.event_id
     LEFT JOIN resthooks_subscriptions AS s ON s.id = c.subscription_id`.execute(db)
-  return rows.map((row) => ({
-    delivery: {
-      id: row.id,
-      subscription_id: row.subscription_id,
-      owner: row.owner,
-      attempts: Number(row.attempts),
-      body: row.body,
-      lease_token: row.lease_token,
-      created_at: Number(row.created_at),
-    },
-    event: {
-      id: row.event_id,
-      name: row.event_name,
-      data: row.event_data,
-      ref: row.event_ref,
-      created_at: Number(row.event_created_at),
-    },
-    subscription: row.subscription,
-  }))
+  return rows.map((row) => claimedDelivery(row, eventOf(row), row.subscription))
 }
 
 export async function recordOutcomes(
@@ -662,4 +622,52 @@ export async function replayFailed(
 /** `IN ()` is not valid SQL: an empty list matches an id that cannot exist. */
 function nonEmpty(ids: readonly string[]): readonly string[] {
   return ids.length > 0 ? ids : ['']
+}
+
+/** The columns of a claimed delivery, as the claims read them (numbers may come as text). */
+interface ClaimedColumns {
+  id: string
+  subscription_id: string
+  owner: string
+  attempts: number
+  body: string | null
+  lease_token: string | null
+  created_at: number
+}
+
+function claimedDelivery(
+  row: ClaimedColumns,
+  event: ClaimedDelivery['event'],
+  subscription: SubscriptionTable | null,
+): ClaimedDelivery {
+  return {
+    delivery: {
+      id: row.id,
+      subscription_id: row.subscription_id,
+      owner: row.owner,
+      attempts: Number(row.attempts),
+      body: row.body,
+      lease_token: row.lease_token,
+      created_at: Number(row.created_at),
+    },
+    event,
+    subscription,
+  }
+}
+
+/** The event of a claim that read it joined, its columns prefixed `event_`. */
+function eventOf(row: {
+  event_id: string
+  event_name: string
+  event_data: string
+  event_ref: string | null
+  event_created_at: number
+}): ClaimedDelivery['event'] {
+  return {
+    id: row.event_id,
+    name: row.event_name,
+    data: row.event_data,
+    ref: row.event_ref,
+    created_at: Number(row.event_created_at),
+  }
 }
