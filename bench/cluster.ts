@@ -95,6 +95,19 @@ export function postgresInstalled(): boolean {
   }
 }
 
+/**
+ * Starts a cluster, or resolves with why it could not (PostgreSQL not installed, or it did not
+ * start): for benchmarks that skip their PostgreSQL part then.
+ */
+export async function tryStartCluster(options: ClusterOptions = {}): Promise<Cluster | string> {
+  if (!postgresInstalled()) return 'PostgreSQL is not installed (bash scripts/postgres.sh install)'
+  try {
+    return await startCluster(options)
+  } catch (error) {
+    return `PostgreSQL did not start (${(error as Error).message.split('\n')[0]})`
+  }
+}
+
 export interface ClusterOptions {
   /** PostgreSQL's durable defaults (fsync on); false keeps the test cluster's. Default true. */
   durable?: boolean

@@ -29,7 +29,7 @@ import { monotonicFactory } from 'ulid'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { type Cluster, onExit, postgresInstalled, startCluster } from './cluster.ts'
+import { onExit, tryStartCluster } from './cluster.ts'
 import {
   book,
   fmt,
@@ -184,15 +184,8 @@ async function sqliteRun(receiver: Receiver): Promise<StoreResult> {
 }
 
 async function postgresRun(receiver: Receiver): Promise<StoreResult | string> {
-  if (!postgresInstalled()) {
-    return 'PostgreSQL is not installed (bash scripts/postgres.sh install)'
-  }
-  let cluster: Cluster
-  try {
-    cluster = await startCluster()
-  } catch (error) {
-    return `PostgreSQL did not start (${(error as Error).message.split('\n')[0]})`
-  }
+  const cluster = await tryStartCluster()
+  if (typeof cluster === 'string') return cluster
   console.log(`PostgreSQL ${cluster.version}: ${cluster.settings}`)
   const url = await cluster.createDatabase('fanout')
   const hooks = createHooks({

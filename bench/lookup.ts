@@ -41,7 +41,7 @@ import { sql } from 'kysely'
 import { createHooks, fromKysely, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { type Cluster, onExit, postgresInstalled, startCluster } from './cluster.ts'
+import { onExit, tryStartCluster } from './cluster.ts'
 import { fmt, positiveInt, printTable } from './common.ts'
 import { type ReportRow, report } from './report.ts'
 
@@ -329,15 +329,8 @@ async function sqliteRun(): Promise<StoreResult> {
 }
 
 async function postgresRun(): Promise<StoreResult | string> {
-  if (!postgresInstalled()) {
-    return 'PostgreSQL is not installed (bash scripts/postgres.sh install)'
-  }
-  let cluster: Cluster
-  try {
-    cluster = await startCluster()
-  } catch (error) {
-    return `PostgreSQL did not start (${(error as Error).message.split('\n')[0]})`
-  }
+  const cluster = await tryStartCluster()
+  if (typeof cluster === 'string') return cluster
   console.log(`PostgreSQL ${cluster.version}: ${cluster.settings}`)
   try {
     return await run('PostgreSQL', async (name) =>
