@@ -195,11 +195,18 @@ async function claimOnPostgres(
         d.created_at, d.event_id
     )
     SELECT c.*, e.name AS event_name, e.data AS event_data, e.ref AS event_ref,
-      e.created_at AS event_created_at, row_to_json(s) AS subscription
+      e.created_at AS event_created_at, s.subscription
     FROM claimed AS c
     CROSS JOIN relaxed
-    JOIN resthooks_events AS e ON e.id = c.event_id
-    LEFT JOIN resthooks_subscriptions AS s ON s.id = c.subscription_id`.execute(db)
+    -- Each claimed row's event and subscription by their primary keys (LIMIT 1 keeps the
+    -- planner from turning these into hash joins that scan the whole events table).
+    CROSS JOIN LATERAL (
+      SELECT name, data, ref, created_at FROM resthooks_events WHERE id = c.event_id LIMIT 1
+    ) AS e
+    LEFT JOIN LATERAL (
+      SELECT row_to_json(r) AS subscription FROM resthooks_subscriptions AS r
+      WHERE r.id = c.subscription_id LIMIT 1
+    ) AS s ON true`.execute(db)
   return rows.map((row) => claimedDelivery(row, eventOf(row), row.subscription))
 }
 
@@ -289,7 +296,9 @@ async function recordSucceededOnPostgres(
       SET lease_token = NULL, updated_at = ${now}, last_status = c.status,
         status = 'succeeded', last_error = NULL, attempts = d.attempts + 1
       FROM json_to_recordset(${JSON.stringify(claims)}::json) AS c(id text, token text, status integer)
-      WHERE d.id = c.id AND d.lease_token = c.token
+      -- The id list lets the planner find the rows by primary key: it cannot size the JSON's
+      -- rows, and would otherwise scan the whole deliveries table to join them.
+      WHERE d.id = ANY(${claims.map((claim) => claim.id)}) AND d.id = c.id AND d.lease_token = c.token
     ), subscriptions AS (
       UPDATE resthooks_subscriptions SET failing_since = NULL
       WHERE id = ANY(${subscriptionIds}) AND failing_since IS NOT NULL
