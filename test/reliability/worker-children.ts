@@ -5,9 +5,9 @@
 
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { WorkerChildOptions } from './worker-child.ts'
+import type { WorkerChildOptions } from '../support/worker-child.ts'
 
-const SCRIPT = fileURLToPath(new URL('./worker-child.ts', import.meta.url))
+const SCRIPT = fileURLToPath(new URL('../support/worker-child.ts', import.meta.url))
 
 const running = new Set<ChildProcess>()
 

@@ -1,12 +1,13 @@
 /**
- * The parent's side of test/support/pg-worker-process.ts and pg-ingest-process.ts: starts them
+ * The parent's side of test/support/worker-child.ts (on PostgreSQL) and pg-ingest-process.ts: starts them
  * (Node runs the TypeScript directly), collects what they say over IPC, and kills what is left.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { WorkerChildOptions } from './worker-child.ts'
 
-const WORKER_SCRIPT = fileURLToPath(new URL('./pg-worker-process.ts', import.meta.url))
+const WORKER_SCRIPT = fileURLToPath(new URL('./worker-child.ts', import.meta.url))
 const INGEST_SCRIPT = fileURLToPath(new URL('./pg-ingest-process.ts', import.meta.url))
 
 /** A message from a child: `{ type, ... }`. */
@@ -123,7 +124,7 @@ export function assertRunning(...children: Child[]): void {
   }
 }
 
-/** Options of a worker process (see pg-worker-process.ts). */
+/** Options of a worker process (see worker-child.ts). */
 export interface WorkerProcessOptions {
   leaseMs: number
   concurrency: number
@@ -132,12 +133,8 @@ export interface WorkerProcessOptions {
 
 /** A worker process on the database at `url`; resolves once its worker runs. */
 export async function startWorkerProcess(url: string, options: WorkerProcessOptions) {
-  const child = startChild(WORKER_SCRIPT, [
-    url,
-    String(options.leaseMs),
-    String(options.concurrency),
-    String(options.pollIntervalMs),
-  ])
+  const childOptions: WorkerChildOptions = { kind: 'postgres', location: url, ...options }
+  const child = startChild(WORKER_SCRIPT, [JSON.stringify(childOptions)])
   await child.waitFor('started')
   return {
     ...child,

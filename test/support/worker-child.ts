@@ -1,7 +1,8 @@
 /**
- * A delivery worker in a process of its own, on SQLite or PostgreSQL, for the reliability tests:
+ * A delivery worker in a process of its own, on SQLite or PostgreSQL, for the reliability,
+ * scale-out and restart tests:
  *
- *   node test/reliability/worker-child.ts '<json options>'
+ *   node test/support/worker-child.ts '<json options>'
  *
  * The options: `{ kind: 'sqlite' | 'postgres', location, leaseMs, concurrency, pollIntervalMs,
  * perTargetConcurrency? }` (location: the SQLite file or the PostgreSQL URL). It runs
@@ -18,7 +19,7 @@
 import { createHooks } from '../../src/index.ts'
 import { postgresStore } from '../../src/store/postgres/index.ts'
 import { sqliteStore } from '../../src/store/sqlite/index.ts'
-import { bookEvents } from '../support/bookstore.ts'
+import { bookEvents } from './bookstore.ts'
 
 /** What the parent passes, as JSON in the first argument. */
 export interface WorkerChildOptions {
