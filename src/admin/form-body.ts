@@ -1,3 +1,5 @@
+import { readBodyBytes } from '../http/request-body.ts'
+
 /** A form body that cannot be read; `status` is the page's status (413, 415). */
 export class FormBodyError extends Error {
   readonly status: number
@@ -23,27 +25,12 @@ export async function readForm(
     await request.body?.cancel().catch(() => {})
     throw new FormBodyError(415, 'send the form as application/x-www-form-urlencoded')
   }
-  const declared = Number(request.headers.get('content-length'))
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await request.body?.cancel().catch(() => {})
-    throw new FormBodyError(413, `the form is larger than ${maxBytes} bytes`)
-  }
-  const chunks: Uint8Array[] = []
-  let size = 0
-  if (request.body) {
-    const reader = request.body.getReader()
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {})
-        throw new FormBodyError(413, `the form is larger than ${maxBytes} bytes`)
-      }
-      chunks.push(value)
-    }
-  }
-  return parseForm(Buffer.concat(chunks).toString('utf8'))
+  const bytes = await readBodyBytes(
+    request,
+    maxBytes,
+    () => new FormBodyError(413, `the form is larger than ${maxBytes} bytes`),
+  )
+  return parseForm(bytes.toString('utf8'))
 }
 
 /**

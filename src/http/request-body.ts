@@ -17,28 +17,46 @@ export class ProblemResponse extends Error {
 export const MAX_JSON_DEPTH = 100
 
 /**
+ * Reads a request body of at most `maxBytes`, counted as it streams in whatever Content-Length
+ * says; a larger one (or one that declares itself larger) is refused with `tooLarge()` without
+ * being read to its end.
+ */
+export async function readBodyBytes(
+  request: Request,
+  maxBytes: number,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  const declared = Number(request.headers.get('content-length') ?? '0')
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await request.body?.cancel().catch(() => {})
+    throw tooLarge()
+  }
+  const chunks: Uint8Array[] = []
+  let size = 0
+  if (request.body) {
+    const reader = request.body.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {})
+        throw tooLarge()
+      }
+      chunks.push(value)
+    }
+  }
+  return Buffer.concat(chunks)
+}
+
+/**
  * Reads a JSON request body of at most `maxBytes`: 415 for another content type, 413 when too
  * large (counted as it streams in, whatever Content-Length says), 400 for invalid JSON or JSON
  * nested deeper than MAX_JSON_DEPTH. An empty body reads as `undefined`.
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? '0')
-  if (declared > maxBytes) throw tooLarge(maxBytes)
-  if (!request.body) return undefined
-  const chunks: Uint8Array[] = []
-  let size = 0
-  const reader = request.body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {})
-      throw tooLarge(maxBytes)
-    }
-    chunks.push(value)
-  }
-  if (size === 0) return undefined
+  const bytes = await readBodyBytes(request, maxBytes, () => tooLarge(maxBytes))
+  if (bytes.byteLength === 0) return undefined
   const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
   if (type !== 'application/json' && !type?.endsWith('+json')) {
     throw new ProblemResponse(
@@ -48,7 +66,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       ),
     )
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks))
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes)
   let value: unknown
   try {
     value = JSON.parse(text) as unknown

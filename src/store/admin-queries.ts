@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import { encodeTime, TIME_MAX } from 'ulid'
+import { listAttempts } from './delivery-queries.ts'
 import type {
   AttemptTable,
   DeliveryStatus,
@@ -285,13 +286,7 @@ export function createAdminQueries(db: Db, dialect: 'sqlite' | 'postgres'): Admi
     },
 
     async listAttempts(deliveryId) {
-      const rows = await db
-        .selectFrom('resthooks_attempts')
-        .selectAll()
-        .where('delivery_id', '=', deliveryId)
-        .orderBy('number')
-        .orderBy('id')
-        .execute()
+      const rows = await listAttempts(db, deliveryId)
       return rows.map((row) => ({
         ...row,
         number: Number(row.number),
