@@ -372,4 +372,45 @@ describe('resthooks CLI and service, end to end', { timeout: 120_000 }, () => {
       return page?.data[0]?.id ?? ''
     }
   })
+
+  it('worker --per-target-concurrency caps the requests in flight to one origin', async () => {
+    let inFlight = 0
+    let most = 0
+    const slow = await startReceiver((_request, response) => {
+      most = Math.max(most, ++inFlight)
+      setTimeout(() => {
+        inFlight--
+        response.writeHead(200).end()
+      }, 300)
+    })
+    const hooks = createHooks({
+      store: database.open(),
+      events: bookEvents,
+      allowTargets: ['127.0.0.0/8'],
+    })
+    await hooks.subscribe({ owner: 'one-origin', event: 'book.added', target: slow.url })
+    for (let id = 1; id <= 6; id++) {
+      await hooks.rawEvent('book.added', { id }, { owner: 'one-origin' })
+    }
+    await hooks.close()
+    const worker = spawn(
+      process.execPath,
+      [MAIN, 'worker', '--per-target-concurrency', '2', '--allow-targets', '127.0.0.0/8', ...db],
+      { env: { ...process.env, DATABASE_URL: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    const exited = new Promise<number | null>((resolve) => worker.on('close', resolve))
+    try {
+      await slow.waitFor(6)
+    } finally {
+      worker.kill('SIGTERM')
+    }
+    expect(await exited).toBe(0)
+    await slow.close()
+    // Without the option (10 per origin) all six would be in flight at once.
+    expect(most).toBe(2)
+
+    const zero = await cli(['worker', '--per-target-concurrency', '0', ...db])
+    expect(zero.code).toBe(2)
+    expect(zero.stderr).toMatch(/^error: .*per-target-concurrency/m)
+  })
 })

@@ -16,6 +16,7 @@ interface ServeOptions {
   events?: string
   worker: boolean
   concurrency: number
+  perTargetConcurrency: number
 }
 
 /** `resthooks serve`: the REST API, the event ingest and the delivery worker in one process. */
@@ -30,6 +31,12 @@ export function registerServe(program: Command): void {
     .option('--events <file>', 'the events map, as JSON (the library’s `events` option)')
     .option('--no-worker', 'run without the delivery worker (run `resthooks worker` apart)')
     .option('--concurrency <n>', 'deliveries in flight at once', parsePositiveInteger, 50)
+    .option(
+      '--per-target-concurrency <n>',
+      'deliveries in flight at once to one origin',
+      parsePositiveInteger,
+      10,
+    )
   withCommonOptions(command)
     .addHelpText(
       'after',
@@ -74,6 +81,7 @@ async function serve(options: ServeOptions, command: Command): Promise<void> {
       adminKey,
       worker: options.worker,
       concurrency: options.concurrency,
+      perTargetConcurrency: options.perTargetConcurrency,
       log: {
         info: (message) => {
           if (output.interactive) output.line(message)

@@ -7,6 +7,7 @@ import { openMigratedHooks, storageOf, withCommonOptions } from './storage.ts'
 
 interface WorkerCommandOptions {
   concurrency: number
+  perTargetConcurrency: number
 }
 
 /** `resthooks worker`: the delivery worker alone, until SIGTERM or SIGINT. */
@@ -15,6 +16,12 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run the delivery worker alone (as many as you like on one database)')
     .option('--concurrency <n>', 'deliveries in flight at once', parsePositiveInteger, 50)
+    .option(
+      '--per-target-concurrency <n>',
+      'deliveries in flight at once to one origin',
+      parsePositiveInteger,
+      10,
+    )
   withCommonOptions(command)
     .addHelpText(
       'after',
@@ -34,7 +41,10 @@ async function runWorker(options: WorkerCommandOptions, command: Command): Promi
   const unsubscribe = hooks.on('error', (error) => {
     process.stderr.write(`error: ${error.message}\n`)
   })
-  const worker = hooks.worker({ concurrency: options.concurrency })
+  const worker = hooks.worker({
+    concurrency: options.concurrency,
+    perTargetConcurrency: options.perTargetConcurrency,
+  })
   await worker.start()
   output.result(
     `resthooks worker running on ${storage.path} (concurrency ${options.concurrency})`,

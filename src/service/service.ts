@@ -44,6 +44,11 @@ export interface ServiceOptions {
    * @default 50
    */
   concurrency?: number
+  /**
+   * Requests the worker keeps in flight to one origin (scheme, host and port).
+   * @default 10
+   */
+  perTargetConcurrency?: number
   /** @default errors to stderr, nothing else */
   log?: ServiceLog
   /**
@@ -184,7 +189,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 }
 
 function workerOptions(options: ServiceOptions) {
-  return options.concurrency === undefined ? {} : { concurrency: options.concurrency }
+  return {
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.perTargetConcurrency === undefined
+      ? {}
+      : { perTargetConcurrency: options.perTargetConcurrency }),
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
