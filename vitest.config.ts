@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config'
  */
 const conformance = [
   'test/dispatch.test.ts',
+  'test/subscription-cache.test.ts',
   'test/delivery.test.ts',
   'test/subscriptions.test.ts',
   'test/feed-and-retention.test.ts',

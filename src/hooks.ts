@@ -24,6 +24,7 @@ import {
 import type { DispatchResult } from './dispatch/dispatcher.ts'
 import { createDispatcher, type MatchEvent } from './dispatch/dispatcher.ts'
 import type { Serializer } from './dispatch/serialize.ts'
+import { MAX_SUBSCRIPTION_CACHE_MS, withSubscriptionCache } from './dispatch/subscription-cache.ts'
 import { ConfigurationError } from './errors.ts'
 import { type EventFeedOptions, type EventRecord, listEvents } from './events/event-feed.ts'
 import { createEventRegistry, type EventMap } from './events/event-registry.ts'
@@ -125,6 +126,14 @@ export interface HooksOptions<M extends Metadata = Metadata> {
    * an encrypted secret's deliveries fail (and retry) without sending a request.
    */
   secretEncryptionKey?: string
+  /**
+   * Answers dispatch's lookup of matching subscriptions from memory for up to this long, in ms
+   * (at most 1000): an event then costs the application's transaction one statement fewer, and
+   * on PostgreSQL one round trip fewer. Subscription changes made through this instance are seen
+   * at once; changes made by other processes (another API or service process) within this time.
+   * @default 0 (every event reads the subscriptions table)
+   */
+  subscriptionCacheMs?: number
   /** The clock, for tests. @default Date.now */
   now?: () => number
 }
@@ -147,6 +156,7 @@ const KNOWN_OPTIONS = new Set([
   'maxBodyBytes',
   'disableAfterMs',
   'secretEncryptionKey',
+  'subscriptionCacheMs',
   'now',
 ])
 
@@ -162,7 +172,7 @@ const KNOWN_OPTIONS = new Set([
  */
 export function createHooks<M extends Metadata = Metadata>(options: HooksOptions<M>) {
   checkOptions(options as unknown as HooksOptions)
-  const { store } = options
+  const store = withSubscriptionCache(options.store, options.subscriptionCacheMs ?? 0)
   const now = options.now ?? Date.now
   const registry = createEventRegistry(options.events ?? {})
   const eventTypes = createEventTypes(store, registry)
@@ -353,6 +363,15 @@ function checkOptions(options: HooksOptions<Metadata>): void {
     if (value !== undefined && !(typeof value === 'number' && value > 0)) {
       throw new ConfigurationError(`options.${key} must be a positive number`)
     }
+  }
+  const cacheMs = options.subscriptionCacheMs
+  if (
+    cacheMs !== undefined &&
+    !(typeof cacheMs === 'number' && cacheMs >= 0 && cacheMs <= MAX_SUBSCRIPTION_CACHE_MS)
+  ) {
+    throw new ConfigurationError(
+      `options.subscriptionCacheMs must be a number of ms from 0 to ${MAX_SUBSCRIPTION_CACHE_MS}`,
+    )
   }
   if (options.enabled !== undefined && typeof options.enabled !== 'boolean') {
     throw new ConfigurationError('options.enabled must be true or false')
