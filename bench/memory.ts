@@ -12,22 +12,32 @@
  * The deliveries are written first (BENCH_MEMORY_EVENTS events × BENCH_MEMORY_SUBSCRIPTIONS
  * matching subscriptions, default 20,000 × 5, through `modelEvent()` in transactions of
  * BENCH_MEMORY_BATCH events, 4 at a time); then a worker (concurrency BENCH_CONCURRENCY,
- * default 50) starts in a process of its own (bench/memory-worker.ts) and delivers them to a
- * receiver process (bench/receiver.ts). Every 500 ms this process reads the worker's VmRSS from
- * /proc and the worker reports `process.memoryUsage()` over IPC. Warm-up ends at 10 % delivered.
+ * default 50, as many per origin) delivers them to a receiver process (bench/receiver.ts). The
+ * worker is, by default, the command users run: `resthooks worker` from the built package (the
+ * bench runs `npm run build` first); this process reads its VmRSS from /proc every 500 ms and
+ * its progress from the store. With BENCH_MEMORY_WORKER=source it is bench/memory-worker.ts,
+ * run from the TypeScript sources (Node's type stripping adds about 27 MB), which also reports
+ * V8's heap spaces over IPC; heap snapshots need it. Warm-up ends at 10 % delivered.
+ *
+ * Each store runs twice: with node's default flags, then with `--max-semi-space-size=16` (the
+ * young generation capped, as docs/performance.md advises for a dedicated worker process), or
+ * once with BENCH_MEMORY_NODE_FLAGS (the worker's node flags, space-separated).
  *
  * Knobs: BENCH_MEMORY_EVENTS, BENCH_MEMORY_SUBSCRIPTIONS, BENCH_MEMORY_BATCH (default 200),
- * BENCH_CONCURRENCY, BENCH_MEMORY_STORES (`sqlite,postgres`), BENCH_MEMORY_NODE_FLAGS (the
- * worker's node flags, space-separated), BENCH_MEMORY_SNAPSHOTS=1 (run the worker with
- * --expose-gc and write a heap snapshot after a full GC at 10 % and at the end, then print the
- * types that grew; slows the run). PostgreSQL is a throwaway cluster (bench/cluster.ts) with
- * fsync on; SQLite runs with synchronous=FULL in WAL mode. Runs where PostgreSQL is not
- * installed skip it. Takes about 1–2 minutes with the defaults on 2 cores.
+ * BENCH_CONCURRENCY, BENCH_MEMORY_STORES (`sqlite,postgres`), BENCH_MEMORY_NODE_FLAGS,
+ * BENCH_MEMORY_WORKER (`cli` or `source`; `source` when snapshots are asked for),
+ * BENCH_MEMORY_SNAPSHOTS=1 (run the worker with --expose-gc and write a heap snapshot after a
+ * full GC at 10 % and at the end, then print the types that grew; slows the run). PostgreSQL is
+ * a throwaway cluster (bench/cluster.ts) with fsync on; SQLite runs with synchronous=FULL in WAL
+ * mode. Runs where PostgreSQL is not installed skip it. Takes about 3–4 minutes with the
+ * defaults on 2 cores.
  */
 
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
@@ -132,7 +142,16 @@ const BATCH = positiveInt('BENCH_MEMORY_BATCH', 200)
 const CONCURRENCY = positiveInt('BENCH_CONCURRENCY', 50)
 const STORES = (process.env.BENCH_MEMORY_STORES || 'sqlite,postgres').split(',') as Kind[]
 const SNAPSHOTS = process.env.BENCH_MEMORY_SNAPSHOTS === '1'
-const NODE_FLAGS = (process.env.BENCH_MEMORY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)
+/**
+ * The worker's node flags, one run each: as given, or none and then the young generation capped
+ * as docs/performance.md advises for a dedicated worker process.
+ */
+const FLAG_SETS: string[][] =
+  process.env.BENCH_MEMORY_NODE_FLAGS === undefined
+    ? [[], ['--max-semi-space-size=16']]
+    : [process.env.BENCH_MEMORY_NODE_FLAGS.split(/\s+/).filter(Boolean)]
+const WORKER = process.env.BENCH_MEMORY_WORKER ?? (SNAPSHOTS ? 'source' : 'cli')
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 const DELIVERIES = EVENTS * SUBSCRIPTIONS
 const SAMPLE_MS = 500
 
@@ -153,6 +172,7 @@ interface Sample {
 
 interface Result {
   kind: Kind
+  flags: string[]
   samples: Sample[]
   seconds: number
   /** VmHWM: the most the RSS ever was. */
@@ -191,7 +211,7 @@ async function prewrite(hooks: Hooks): Promise<void> {
   await Promise.all(Array.from({ length: 4 }, lane))
 }
 
-async function run(kind: Kind, location: string, receiver: Receiver, dir: string) {
+async function run(kind: Kind, flags: string[], location: string, receiver: Receiver, dir: string) {
   const hooks = createHooks({
     store: kind === 'sqlite' ? sqliteStore({ path: location }) : postgresStore(location),
     events: { 'book.added': 'Book.created' },
@@ -213,8 +233,9 @@ async function run(kind: Kind, location: string, receiver: Receiver, dir: string
     await hooks.close()
   }
 
+  if (WORKER === 'cli') return runCli(kind, flags, location, receiver)
   const { reached } = await receiver.expect(DELIVERIES)
-  const execArgv = [...NODE_FLAGS, ...(SNAPSHOTS ? ['--expose-gc'] : [])]
+  const execArgv = [...flags, ...(SNAPSHOTS ? ['--expose-gc'] : [])]
   const worker = forkChild('./memory-worker.ts', [kind, location, String(CONCURRENCY)], execArgv)
   const pid = worker.child.pid ?? 0
   const samples: Sample[] = []
@@ -273,17 +294,92 @@ async function run(kind: Kind, location: string, receiver: Receiver, dir: string
     worker.send({ type: 'stop' })
     await worker.exited()
   }
-  return { kind, samples, seconds, hwm, snapshots } satisfies Result
+  return { kind, flags, samples, seconds, hwm, snapshots } satisfies Result
+}
+
+/**
+ * The same run with the command users run as a dedicated worker, `resthooks worker` from the
+ * built package (`npm run build` first): RSS from /proc, progress from the store (the deliveries
+ * still pending), no V8 figures (the command has no IPC).
+ */
+async function runCli(
+  kind: Kind,
+  flags: string[],
+  location: string,
+  receiver: Receiver,
+): Promise<Result> {
+  const { reached } = await receiver.expect(DELIVERIES)
+  const storeArgs = kind === 'sqlite' ? ['--db', location] : ['--database-url', location]
+  // Every delivery goes to the one local receiver: the per-origin limit would cap the run at 10.
+  const limits = [
+    '--concurrency',
+    String(CONCURRENCY),
+    '--per-target-concurrency',
+    String(CONCURRENCY),
+  ]
+  const child = spawn(
+    process.execPath,
+    [...flags, CLI, 'worker', ...storeArgs, '--allow-targets', '127.0.0.0/8', ...limits, '--json'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DATABASE_URL: '' } },
+  )
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
+  const hooks = createHooks({
+    store: kind === 'sqlite' ? sqliteStore({ path: location }) : postgresStore(location),
+  })
+  const samples: Sample[] = []
+  let hwm = 0
+  let started = performance.now()
+  try {
+    // The command prints its JSON result once its worker runs.
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve())
+      void exited.then(() => reject(new Error('resthooks worker exited')))
+    })
+    started = performance.now()
+    let done = false
+    void reached.then(() => {
+      done = true
+    })
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS))
+      const status = procStatus(child.pid ?? 0)
+      hwm = status.hwm
+      const pending = await hooks.countDeliveries({ status: 'pending' })
+      samples.push({
+        seconds: (performance.now() - started) / 1000,
+        delivered: DELIVERIES - pending,
+        rss: status.rss,
+        anon: status.anon,
+        file: status.file,
+        spaces: {},
+        heapUsed: 0,
+        heapTotal: 0,
+        external: 0,
+        arrayBuffers: 0,
+      })
+      if (done && pending === 0) break
+    }
+  } finally {
+    child.kill('SIGTERM')
+    await exited
+    await hooks.close()
+  }
+  const seconds = (performance.now() - started) / 1000
+  return { kind, flags, samples, seconds, hwm, snapshots: [] }
 }
 
 function atFraction(samples: readonly Sample[], fraction: number): Sample | undefined {
   return samples.find((s) => s.delivered >= fraction * DELIVERIES) ?? samples.at(-1)
 }
 
+function label(r: Result): string {
+  return `${STORE_NAMES[r.kind]}${r.flags.length > 0 ? ` (${r.flags.join(' ')})` : ''}`
+}
+
 function printResult(r: Result): ReportRow[] {
   const { samples } = r
   console.log(
-    `\n${STORE_NAMES[r.kind]}: ${DELIVERIES} deliveries in ${r.seconds.toFixed(1)} s (${Math.round(DELIVERIES / r.seconds)} deliveries/s), ${samples.length} samples`,
+    `\n${label(r)}: ${DELIVERIES} deliveries in ${r.seconds.toFixed(1)} s (${Math.round(DELIVERIES / r.seconds)} deliveries/s), ${samples.length} samples`,
   )
   const rows: string[][] = [
     [
@@ -344,14 +440,14 @@ function printResult(r: Result): ReportRow[] {
   return [
     {
       bench: 'memory',
-      measure: `${STORE_NAMES[r.kind]}, worker peak RSS`,
+      measure: `${label(r)}, worker peak RSS`,
       value: `${mb(peak)} MB`,
       target: '< 200 MB',
       met: peak < 200 * MB,
     },
     {
       bench: 'memory',
-      measure: `${STORE_NAMES[r.kind]}, worker RSS growth after warm-up`,
+      measure: `${label(r)}, worker RSS growth after warm-up`,
       value: `${growth >= 0 ? '+' : ''}${mb(growth)} MB (${(growthShare * 100).toFixed(1)} %)`,
       target: '≤ 10 % or ≤ 15 MB',
       met: flat,
@@ -370,8 +466,17 @@ async function main(): Promise<void> {
     `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}`,
   )
   console.log(
-    `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries written first, then delivered by a worker process (concurrency ${CONCURRENCY}${execFlags()}) to a receiver process; RSS sampled every ${SAMPLE_MS} ms`,
+    `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries written first, then delivered by ${WORKER === 'cli' ? '`resthooks worker` (dist/cli/main.js)' : 'bench/memory-worker.ts'} (concurrency ${CONCURRENCY}${SNAPSHOTS ? ', --expose-gc' : ''}) to a receiver process; RSS sampled every ${SAMPLE_MS} ms`,
   )
+  if (WORKER === 'cli') {
+    // The command from the built package, as users run it: build it from these sources first.
+    execFileSync('npm', ['run', 'build', '--silent'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: 'inherit',
+    })
+  } else if (WORKER !== 'source') {
+    throw new Error(`BENCH_MEMORY_WORKER: 'cli' or 'source', not '${WORKER}'`)
+  }
   const receiver = await startReceiverProcess()
   const dir = mkdtempSync(join(tmpdir(), 'resthooks-memory-'))
   onExit(() => rmSync(dir, { recursive: true, force: true }))
@@ -379,27 +484,29 @@ async function main(): Promise<void> {
   let cluster: Cluster | undefined
   try {
     for (const kind of STORES) {
-      let location: string
-      if (kind === 'postgres') {
-        try {
-          cluster = await startCluster()
-        } catch (error) {
-          console.log(`\nPostgreSQL: skipped, ${(error as Error).message.split('\n')[0]}`)
-          continue
+      for (const [index, flags] of FLAG_SETS.entries()) {
+        let location: string
+        if (kind === 'postgres') {
+          try {
+            cluster ??= await startCluster()
+          } catch (error) {
+            console.log(`\nPostgreSQL: skipped, ${(error as Error).message.split('\n')[0]}`)
+            break
+          }
+          if (index === 0) console.log(`PostgreSQL ${cluster.version}: ${cluster.settings}`)
+          location = await cluster.createDatabase(`memory${index}`)
+        } else {
+          if (index === 0) console.log(`SQLite: synchronous=FULL, WAL, in ${tmpdir()}`)
+          location = join(dir, `memory${index}.db`)
         }
-        console.log(`PostgreSQL ${cluster.version}: ${cluster.settings}`)
-        location = await cluster.createDatabase('memory')
-      } else {
-        console.log(`SQLite: synchronous=FULL, WAL, in ${tmpdir()}`)
-        location = join(dir, 'memory.db')
+        const result = await run(kind, flags, location, receiver, dir)
+        rows.push(...printResult(result))
+        if (result.snapshots.length > 0) {
+          printSnapshotComparison(result.snapshots[0] ?? '', result.snapshots[1])
+        }
       }
-      const result = await run(kind, location, receiver, dir)
       await cluster?.stop()
       cluster = undefined
-      rows.push(...printResult(result))
-      if (result.snapshots.length > 0) {
-        printSnapshotComparison(result.snapshots[0] ?? '', result.snapshots[1])
-      }
     }
   } finally {
     await cluster?.stop()
@@ -408,11 +515,6 @@ async function main(): Promise<void> {
   }
   console.log('')
   report(rows)
-}
-
-function execFlags(): string {
-  const flags = [...NODE_FLAGS, ...(SNAPSHOTS ? ['--expose-gc'] : [])]
-  return flags.length > 0 ? `, node ${flags.join(' ')}` : ''
 }
 
 if (process.argv[2] === 'summarize') {

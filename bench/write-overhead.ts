@@ -1,7 +1,9 @@
 /**
  * What `modelEvent` adds to an application's write (issues 5 and 9): the application inserts one
  * row into `bench_books` in its own transaction, plain or followed by `hooks.modelEvent(…, { tx })`
- * for an owner with 0, 1 or 5 matching subscriptions. No worker runs: only the write is measured.
+ * for an owner with 0, 1 or 5 matching subscriptions, through an instance with the default options
+ * and through one with `subscriptionCacheMs: 1000` (the lookup of matching subscriptions served
+ * from memory). No worker runs: only the write is measured.
  *
  *   node bench/write-overhead.ts
  *   BENCH_WRITES=2000 BENCH_ROUNDS=20 BENCH_OTHER_SUBSCRIPTIONS=20 node bench/write-overhead.ts
@@ -59,6 +61,8 @@ interface Variant {
   owner: string | null
   /** The deliveries modelEvent must queue. */
   matching: number
+  /** Through a second instance on the same store with `subscriptionCacheMs: 1000`. */
+  cached?: boolean
   target?: number
 }
 
@@ -67,7 +71,30 @@ const VARIANTS: readonly Variant[] = [
   { key: 'subs0', label: '+ modelEvent, 0 matching', owner: 'owner0', matching: 0, target: 1.05 },
   { key: 'subs1', label: '+ modelEvent, 1 matching', owner: 'owner1', matching: 1, target: 1.5 },
   { key: 'subs5', label: '+ modelEvent, 5 matching', owner: 'owner5', matching: 5 },
+  ...[0, 1, 5].map((matching) => ({
+    key: `cached${matching}`,
+    label: `+ modelEvent, ${matching} matching, cache`,
+    owner: `owner${matching}`,
+    matching,
+    cached: true,
+    ...(matching === 0 ? { target: 1.05 } : matching === 1 ? { target: 1.5 } : {}),
+  })),
 ]
+
+/** The instance a variant writes through: the default one, or the one with the lookup cache. */
+interface Engines {
+  hooks: Hooks
+  cached: Hooks
+}
+
+/** A second instance on the same store, whose dispatch caches the subscription lookup. */
+function withCache(hooks: Hooks): Engines {
+  return {
+    hooks,
+    // Not closed: it shares the store, which the first instance closes.
+    cached: createHooks({ store: hooks.store, events: EVENTS, subscriptionCacheMs: 1000 }),
+  }
+}
 
 const EVENTS = { 'book.added': 'Book.created', 'book.removed': 'Book.deleted' }
 
@@ -148,7 +175,8 @@ function tracing(trx: AppDb, trace: Trace): SqlExecutor & { ms: number } {
 let nextId = 0
 
 /** One transaction of `variant`; with `trace`, timed part by part. */
-async function write(hooks: Hooks, db: AppDb, variant: Variant, trace?: Trace): Promise<void> {
+async function write(engines: Engines, db: AppDb, variant: Variant, trace?: Trace) {
+  const hooks = variant.cached ? engines.cached : engines.hooks
   const row = { ...book(nextId++), ownerId: variant.owner ?? 'nobody' }
   let inside = 0
   let finished = 0
@@ -204,14 +232,15 @@ function rotated(r: number): Variant[] {
   return VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length] as Variant)
 }
 
-async function measure(hooks: Hooks, db: AppDb, createTable: string): Promise<Timing[]> {
+async function measure(engines: Engines, db: AppDb, createTable: string): Promise<Timing[]> {
+  const { hooks } = engines
   await hooks.migrate()
   await sql.raw(createTable).execute(db)
   await subscribe(hooks)
   // Past any subscription cache's staleness window (PRODUCT.md allows up to 1 s).
   await new Promise((resolve) => setTimeout(resolve, 1100))
   for (let i = 0; i < WARMUP; i++) {
-    for (const variant of rotated(i)) await write(hooks, db, variant)
+    for (const variant of rotated(i)) await write(engines, db, variant)
   }
   const timings = VARIANTS.map((variant) => ({ variant, samples: [] as number[] }))
   const perRound = Math.ceil(WRITES / ROUNDS)
@@ -221,7 +250,7 @@ async function measure(hooks: Hooks, db: AppDb, createTable: string): Promise<Ti
       const count = Math.min(perRound, WRITES - timing.samples.length)
       for (let i = 0; i < count; i++) {
         const started = performance.now()
-        await write(hooks, db, variant)
+        await write(engines, db, variant)
         timing.samples.push(performance.now() - started)
       }
     }
@@ -229,11 +258,11 @@ async function measure(hooks: Hooks, db: AppDb, createTable: string): Promise<Ti
   return timings
 }
 
-async function traceAll(hooks: Hooks, db: AppDb): Promise<Trace[]> {
+async function traceAll(engines: Engines, db: AppDb): Promise<Trace[]> {
   const traces = VARIANTS.map(() => new Map() as Trace)
   for (let i = 0; i < TRACE; i++) {
     for (const variant of rotated(i)) {
-      await write(hooks, db, variant, traces[VARIANTS.indexOf(variant)])
+      await write(engines, db, variant, traces[VARIANTS.indexOf(variant)])
     }
   }
   return traces
@@ -251,8 +280,9 @@ async function runSqlite(): Promise<StoreResult> {
   })
   try {
     const db = hooks.store.db as unknown as AppDb
-    const timings = await measure(hooks, db, BOOKS_TABLE)
-    const traces = await traceAll(hooks, db)
+    const engines = withCache(hooks)
+    const timings = await measure(engines, db, BOOKS_TABLE)
+    const traces = await traceAll(engines, db)
     return {
       name: 'SQLite',
       details: `SQLite: node:sqlite ${process.versions.sqlite}, synchronous=full, WAL, a file in ${tmpdir()}; the application writes through hooks.store.db`,
@@ -276,13 +306,14 @@ async function runPostgres(cluster: Cluster): Promise<StoreResult> {
     allowTargets: ['127.0.0.0/8'],
   })
   try {
-    const timings = await measure(hooks, db, BOOKS_TABLE)
+    const engines = withCache(hooks)
+    const timings = await measure(engines, db, BOOKS_TABLE)
     let serverSide: string[][] | undefined
     if (PG_STATEMENTS) {
       await sql`create extension if not exists pg_stat_statements`.execute(db)
       await sql`select pg_stat_statements_reset()`.execute(db)
     }
-    const traces = await traceAll(hooks, db)
+    const traces = await traceAll(engines, db)
     if (PG_STATEMENTS) serverSide = await statementStats(db)
     return {
       name: 'PostgreSQL',
@@ -358,7 +389,7 @@ function print(result: StoreResult): ReportRow[] {
       if (variant.owner !== null) {
         rows.push({
           bench: 'write overhead',
-          measure: `${result.name}, ${variant.matching} matching`,
+          measure: `${result.name}, ${variant.matching} matching${variant.cached ? ', subscriptionCacheMs 1000' : ''}`,
           value: `${ratio.toFixed(2)}× plain (${us(mean(samples))} vs ${us(plain)} µs)`,
           ...(variant.target !== undefined ? { target: `≤ ${variant.target}× plain` } : {}),
           ...(met !== undefined ? { met } : {}),
