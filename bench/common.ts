@@ -17,6 +17,17 @@ export function positiveInt(name: string, fallback: number): number {
   return value
 }
 
+/**
+ * The ORM benchmarks' `subscriptionCacheMs`, from BENCH_SUBSCRIPTION_CACHE_MS (default 0: off),
+ * as createHooks options.
+ */
+export function subscriptionCacheOption(): { subscriptionCacheMs?: number } {
+  const ms = process.env.BENCH_SUBSCRIPTION_CACHE_MS
+    ? positiveInt('BENCH_SUBSCRIPTION_CACHE_MS', 0)
+    : 0
+  return ms > 0 ? { subscriptionCacheMs: ms } : {}
+}
+
 /** The pg-boss queue of the PostgreSQL benchmark's jobs (bench/postgres.ts, bench/pg-worker.ts). */
 export const PGBOSS_QUEUE = 'webhook-deliveries'
 

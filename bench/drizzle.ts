@@ -6,6 +6,7 @@
  * runs: only the write path is measured.
  *
  *   node bench/drizzle.ts
+ *   BENCH_SUBSCRIPTION_CACHE_MS=1000 node bench/drizzle.ts   # with subscriptionCacheMs
  *   BENCH_CREATES=2000 BENCH_BATCH=100 node bench/drizzle.ts
  *
  * The application's connection runs with synchronous=FULL, SQLite's own default and the figure
@@ -22,6 +23,7 @@ import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 import { createHooks } from '../src/index.ts'
 import { drizzleModel } from '../src/integrations/drizzle.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
+import { subscriptionCacheOption } from './common.ts'
 import { bookValues, measureWriteCost, openApplicationDatabase } from './orm-write-cost.ts'
 
 const books = sqliteTable('bench_book', {
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   const hooks = createHooks({
     store: sqliteStore({ path }),
     events: { 'book.added': 'Book.created' },
+    ...subscriptionCacheOption(),
     allowTargets: ['127.0.0.0/8'],
   })
   try {

@@ -6,6 +6,7 @@
  * subscription. No worker runs: only the write path is measured.
  *
  *   node bench/kysely.ts
+ *   BENCH_SUBSCRIPTION_CACHE_MS=1000 node bench/kysely.ts   # with subscriptionCacheMs
  *   BENCH_CREATES=2000 BENCH_BATCH=100 node bench/kysely.ts
  *
  * The application's connection runs with synchronous=FULL, SQLite's own default and the figure
@@ -21,6 +22,7 @@ import { type Generated, Kysely, SqliteDialect } from 'kysely'
 import { createHooks } from '../src/index.ts'
 import { kyselyModel } from '../src/integrations/kysely.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
+import { subscriptionCacheOption } from './common.ts'
 import { bookValues, measureWriteCost, openApplicationDatabase } from './orm-write-cost.ts'
 
 interface BenchDatabase {
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
   const hooks = createHooks({
     store: sqliteStore({ path }),
     events: { 'book.added': 'Book.created' },
+    ...subscriptionCacheOption(),
     owner: (row) => row.owner_id,
     allowTargets: ['127.0.0.0/8'],
   })

@@ -6,6 +6,7 @@
  * transaction of the change.
  *
  *   node bench/prisma.ts
+ *   BENCH_SUBSCRIPTION_CACHE_MS=1000 node bench/prisma.ts   # with subscriptionCacheMs
  *   BENCH_CREATES=2000 BENCH_ROUNDS=3 BENCH_BLOCK=100 node bench/prisma.ts
  *
  * A lone create has no transaction of its own in Prisma; to write its event atomically the
@@ -32,7 +33,7 @@ import { generatePrismaClient } from '../examples/prisma/generate.ts'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { prismaHooks } from '../src/integrations/prisma.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { fmt, positiveInt, printTable } from './common.ts'
+import { fmt, positiveInt, printTable, subscriptionCacheOption } from './common.ts'
 
 const CREATES = positiveInt('BENCH_CREATES', 2000)
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3)
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
   const hooks = createHooks({
     store: sqliteStore({ path }),
     events: { 'book.added': 'Book.created' },
+    ...subscriptionCacheOption(),
   })
   const base = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${path}` }) })
   try {

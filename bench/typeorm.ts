@@ -5,6 +5,7 @@
  * measured is the outbox write inside the application's transaction.
  *
  *   node bench/typeorm.ts
+ *   BENCH_SUBSCRIPTION_CACHE_MS=1000 node bench/typeorm.ts   # with subscriptionCacheMs
  *   BENCH_CREATES=2000 BENCH_ROUNDS=3 node bench/typeorm.ts
  *
  * TypeORM's better-sqlite3 driver keeps its defaults (statement cache, SQLite's synchronous
@@ -23,7 +24,7 @@ import { DataSource, EntitySchema, type Repository } from 'typeorm'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { typeormSubscriber } from '../src/integrations/typeorm.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { fmt, positiveInt, printTable } from './common.ts'
+import { fmt, positiveInt, printTable, subscriptionCacheOption } from './common.ts'
 
 const CREATES = positiveInt('BENCH_CREATES', 2000)
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3)
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
   const hooks = createHooks({
     store: sqliteStore({ path }),
     events: { 'book.added': 'Book.created' },
+    ...subscriptionCacheOption(),
   })
   // One connection throughout: closing a better-sqlite3 connection while resthooks' node:sqlite
   // one stays open on the file releases the latter's POSIX locks (sqlite.org/howtocorrupt.html).
