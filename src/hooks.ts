@@ -172,8 +172,8 @@ const KNOWN_OPTIONS = new Set([
  */
 export function createHooks<M extends Metadata = Metadata>(options: HooksOptions<M>) {
   checkOptions(options as unknown as HooksOptions)
-  const store = withSubscriptionCache(options.store, options.subscriptionCacheMs ?? 0)
   const now = options.now ?? Date.now
+  const store = withSubscriptionCache(options.store, options.subscriptionCacheMs ?? 0, now)
   const registry = createEventRegistry(options.events ?? {})
   const eventTypes = createEventTypes(store, registry)
   const guard = options.ssrfGuard === false ? null : createTargetGuard(options)

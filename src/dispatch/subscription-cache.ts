@@ -9,7 +9,7 @@ const MAX_ENTRIES = 10_000
 
 interface Entry {
   rows: SubscriptionTable[]
-  expiresAt: number
+  readAt: number
 }
 
 /**
@@ -18,13 +18,10 @@ interface Entry {
  * the application's transaction one statement (the event) instead of two, and on PostgreSQL one
  * round trip less. Every change to subscriptions made through this store (subscribe, update,
  * remove, rotate, the worker disabling or removing one) empties the cache at once; a change made
- * by another process is seen within `maxAgeMs`. Returns the store itself when `maxAgeMs` is 0.
+ * by another process is seen within `maxAgeMs` of `clock` (the instance's `now`). Returns the
+ * store itself when `maxAgeMs` is 0.
  */
-export function withSubscriptionCache(
-  store: Store,
-  maxAgeMs: number,
-  clock: () => number = () => performance.now(),
-): Store {
+export function withSubscriptionCache(store: Store, maxAgeMs: number, clock: () => number): Store {
   if (maxAgeMs === 0) return store
   const entries = new Map<string, Entry>()
   // Bumped by every change: a lookup that started before one must not store its answer.
@@ -39,7 +36,8 @@ export function withSubscriptionCache(
       const key = `${owner === null ? '*' : `=${owner}`}\n${patterns.join('\n')}`
       const now = clock()
       const hit = entries.get(key)
-      if (hit && hit.expiresAt > now) return hit.rows
+      // A clock set back (the wall clock may be) ends the entry too.
+      if (hit && now >= hit.readAt && now - hit.readAt < maxAgeMs) return hit.rows
       const startedAt = generation
       const rows = await store.findMatchingSubscriptions(executor, patterns, owner)
       if (startedAt === generation) {
@@ -48,7 +46,7 @@ export function withSubscriptionCache(
           const oldest = entries.keys().next().value
           if (oldest !== undefined) entries.delete(oldest)
         }
-        entries.set(key, { rows, expiresAt: now + maxAgeMs })
+        entries.set(key, { rows, readAt: now })
       }
       return rows
     },
