@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
+import { PREPARED_STATEMENT } from './prepared-statement.ts'
 import type { AttemptTable, DeliveryTable, Schema, SubscriptionTable } from './schema.ts'
 import type {
   ClaimedDelivery,
@@ -145,6 +146,9 @@ async function claimOnSqlite(
  */
 const RELAXED_COMMIT = sql`SELECT set_config('synchronous_commit', 'off', true) AS setting`
 
+/** Prepared once per connection by the PostgreSQL store: the worker runs these all the time. */
+const PREPARED = sql.raw(PREPARED_STATEMENT)
+
 interface ClaimedRow {
   id: string
   subscription_id: string
@@ -180,7 +184,8 @@ async function claimOnPostgres(
       ? [sql`AND subscription_id = ANY(${[...only.subscriptionIds]})`]
       : []),
   ]
-  const { rows } = await sql<ClaimedRow>`
+  // Fixed text for each combination of filters (lists travel as one array parameter each).
+  const { rows } = await sql<ClaimedRow>`${PREPARED}
     WITH relaxed AS (${RELAXED_COMMIT}), due AS (
       SELECT id FROM resthooks_deliveries
       WHERE status = 'pending' AND next_attempt_at <= ${now} ${sql.join(narrowed, sql` `)}
@@ -287,7 +292,7 @@ async function recordSucceededOnPostgres(
     status: outcome.attempt?.response_status ?? null,
   }))
   const subscriptionIds = [...new Set(outcomes.map((outcome) => outcome.subscriptionId))]
-  await sql`
+  await sql`${PREPARED}
     WITH relaxed AS (${RELAXED_COMMIT}), attempts AS (
       INSERT INTO resthooks_attempts
       SELECT * FROM json_populate_recordset(NULL::resthooks_attempts, ${JSON.stringify(attempts)}::json)

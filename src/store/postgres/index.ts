@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { ConfigurationError } from '../../errors.ts'
 import { runMigrations } from '../migrator.ts'
+import { PREPARED_STATEMENT } from '../prepared-statement.ts'
 import type { Schema } from '../schema.ts'
 import { createSqlStore } from '../sql-store.ts'
 import type { Store } from '../store.ts'
@@ -23,6 +25,14 @@ export interface PostgresStoreOptions {
    * @default 10
    */
   maxConnections?: number
+  /**
+   * Whether the worker's claim and its recording of successes run as named prepared
+   * statements, parsed and planned once per connection (about three times faster per claim).
+   * Set false behind a connection pooler that cannot keep them (PgBouncer in transaction mode
+   * before 1.21, or with `max_prepared_statements = 0`).
+   * @default true
+   */
+  preparedStatements?: boolean
 }
 
 /** Tells the workers listening on WORK_CHANNEL that deliveries are due. */
@@ -51,6 +61,9 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
   if (!Number.isInteger(maxConnections) || maxConnections < 1) {
     throw new ConfigurationError('options.maxConnections must be a positive integer')
   }
+  if (config.preparedStatements !== undefined && typeof config.preparedStatements !== 'boolean') {
+    throw new ConfigurationError('options.preparedStatements must be true or false')
+  }
   const ownsPool = config.pool === undefined
   const pool =
     config.pool ??
@@ -60,7 +73,9 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
   if (ownsPool) pool.on('error', () => {})
 
   const db = new Kysely<Schema>({
-    dialect: new PostgresDialect({ pool: borrowingPool(pool, ownsPool) }),
+    dialect: new PostgresDialect({
+      pool: borrowingPool(pool, ownsPool, config.preparedStatements ?? true),
+    }),
   })
   const listener = createWorkListener(() => new pg.Client(pool.options))
 
@@ -100,11 +115,27 @@ const types = {
 
 const ignoreError = (): void => {}
 
+const statementNames = new Map<string, string>()
+
+/**
+ * The name a statement is prepared under, for a statement of fixed text that asks for it
+ * (PREPARED_STATEMENT first): the same text always gets the same name, in every connection.
+ */
+function statementName(text: string): string | undefined {
+  if (!text.startsWith(PREPARED_STATEMENT)) return undefined
+  let name = statementNames.get(text)
+  if (name === undefined) {
+    name = `resthooks_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
+    statementNames.set(text, name)
+  }
+  return name
+}
+
 /**
  * The pool as Kysely sees it: each query runs with resthooks' type parsers (so the
  * application's pool keeps its own), and destroying the store ends only a pool it opened.
  */
-function borrowingPool(pool: pg.Pool, ownsPool: boolean) {
+function borrowingPool(pool: pg.Pool, ownsPool: boolean, prepare: boolean) {
   const clients = new WeakMap<pg.PoolClient, object>()
   return {
     options: pool.options,
@@ -122,8 +153,15 @@ function borrowingPool(pool: pg.Pool, ownsPool: boolean) {
           get processID() {
             return (client as unknown as { processID?: number }).processID
           },
-          query: (text: string, values?: unknown[]) =>
-            client.query({ text, ...(values ? { values } : {}), types }),
+          query: (text: string, values?: unknown[]) => {
+            const name = prepare ? statementName(text) : undefined
+            return client.query({
+              text,
+              ...(values ? { values } : {}),
+              ...(name ? { name } : {}),
+              types,
+            })
+          },
           release: (error?: Error | boolean) => {
             client.off('error', ignoreError)
             client.release(error)
