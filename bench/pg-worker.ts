@@ -46,7 +46,11 @@ function problem(message: string): void {
 
 async function resthooksRunner(url: string, concurrency: number): Promise<Runner> {
   const hooks = createHooks({
-    store: postgresStore({ connectionString: url }),
+    // BENCH_PG_PREPARED=0 (passed on by bench/postgres.ts): every statement unnamed, for an A/B.
+    store: postgresStore({
+      connectionString: url,
+      preparedStatements: process.env.BENCH_PG_PREPARED !== '0',
+    }),
     events: { 'book.added': 'Book.created' },
     allowTargets: ['127.0.0.0/8'],
   })

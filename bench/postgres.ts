@@ -17,6 +17,8 @@
  * - BENCH_PGBOSS_BATCH: jobs per pg-boss fetch (default 4); each pg-boss process runs
  *   ceil(its concurrency / batch) fetch loops (`localConcurrency`);
  * - BENCH_DISPATCH_CONNECTIONS: application transactions in parallel while dispatching;
+ * - BENCH_PG_PREPARED=0: the workers send every statement unnamed (postgresStore's
+ *   `preparedStatements: false`), to compare with the prepared claim and recording;
  * - BENCH_PG_DURABLE=0: keep scripts/postgres.sh's test settings (fsync off) instead of
  *   PostgreSQL's defaults;
  * - BENCH_CPU_PROF_DIR: run the worker processes with --cpu-prof, profiles in that directory;
