@@ -37,6 +37,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { createHooks, fromKysely, type Hooks, type SqlExecutor } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
+import { PREPARED_STATEMENT } from '../src/store/prepared-statement.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
 import { type Cluster, startCluster } from './cluster.ts'
 import { book, positiveInt, printTable } from './common.ts'
@@ -142,7 +143,8 @@ const STATEMENT_KINDS: readonly [string, RegExp][] = [
   ['SELECT pg_notify', /\bpg_notify\b/i],
 ]
 
-function kindOf(text: string): string {
+function kindOf(sql: string): string {
+  const text = sql.replace(PREPARED_STATEMENT, '')
   for (const [kind, pattern] of STATEMENT_KINDS) if (pattern.test(text)) return kind
   return `other: ${text.replace(/\s+/g, ' ').slice(0, 40)}`
 }

@@ -107,7 +107,8 @@ describe('finding the matching subscriptions', () => {
       }
       await hooks.modelEvent('Book', 'created', { id: 1, ownerId: 'u1' }, { tx: recording })
     })
-    const lookup = statements.find((s) => /^select/i.test(s.text))
+    // (On PostgreSQL the statement starts with the comment that asks for it to be prepared.)
+    const lookup = statements.find((s) => /^(\/\*[^*]*\*\/\s*)?select/i.test(s.text))
     if (!lookup) throw new Error('dispatch ran no select')
     if (hooks.store.dialect === 'sqlite') {
       const { rows } = await store.executeSql(`EXPLAIN QUERY PLAN ${lookup.text}`, lookup.values)

@@ -1,4 +1,5 @@
 import type { SqlExecutor } from '../tx/sql-executor.ts'
+import { PREPARED_STATEMENT } from './prepared-statement.ts'
 import type { DeliveryTable, EventTable, SubscriptionTable } from './schema.ts'
 
 type Dialect = 'sqlite' | 'postgres'
@@ -6,7 +7,9 @@ type Dialect = 'sqlite' | 'postgres'
 /**
  * The outbox's statements run inside the application's transactions, once per model change, so
  * they are written as plain SQL of fixed text (prepared once by the driver, nothing to build
- * per call) rather than through the query builder.
+ * per call) rather than through the query builder. On PostgreSQL they ask to be prepared
+ * (PREPARED_STATEMENT), which the store's own pool does; an application's client ignores the
+ * comment.
  */
 
 const matchingText = new Map<string, string>()
@@ -26,7 +29,9 @@ export async function findMatchingSubscriptions(
     const mark = (i: number) => (dialect === 'postgres' ? `$${i + 1}` : '?')
     const list = patterns.map((_, i) => mark(i)).join(', ')
     const byOwner = owner === null ? '' : ` AND owner = ${mark(patterns.length)}`
-    text = `SELECT * FROM resthooks_subscriptions WHERE event IN (${list}) AND status = 'active'${byOwner}`
+    // On PostgreSQL, prepared once per connection when it runs on the store's own pool.
+    const prepared = dialect === 'postgres' ? `${PREPARED_STATEMENT}\n` : ''
+    text = `${prepared}SELECT * FROM resthooks_subscriptions WHERE event IN (${list}) AND status = 'active'${byOwner}`
     matchingText.set(key, text)
   }
   const values: unknown[] = owner === null ? [...patterns] : [...patterns, owner]
@@ -98,13 +103,13 @@ export async function writeEvent(
   if (dialect === 'postgres') {
     if (deliveries.length === 0) {
       await executor.executeSql(
-        `INSERT INTO resthooks_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
+        `${PREPARED_STATEMENT}\nINSERT INTO resthooks_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
         eventValues(event),
       )
       return
     }
     await executor.executeSql(
-      `WITH event AS (
+      `${PREPARED_STATEMENT}\nWITH event AS (
         INSERT INTO resthooks_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
       ), deliveries AS (
         INSERT INTO resthooks_deliveries (${DELIVERY_COLUMNS})

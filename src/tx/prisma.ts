@@ -38,6 +38,8 @@ export function isPrismaClient(value: unknown): boolean {
  */
 const RETURNS_ROWS = /^\s*(?:select|with|values|table|pragma)\b|\breturning\b/i
 const RETURNS_NOTHING = /^\s*select\s+pg_notify\s*\(/i
+/** Comments a statement may start with (resthooks' own ask to be prepared on its pool). */
+const LEADING_COMMENTS = /^\s*(?:\/\*[\s\S]*?\*\/\s*)+/
 
 /**
  * Bridges a Prisma interactive transaction (`prisma.$transaction(async (tx) => …)`), so that
@@ -66,7 +68,8 @@ export function fromPrisma(tx: PrismaTransactionLike): SqlExecutor {
   }
   return {
     async executeSql(text, values) {
-      if (!RETURNS_ROWS.test(text) || RETURNS_NOTHING.test(text)) {
+      const statement = text.replace(LEADING_COMMENTS, '')
+      if (!RETURNS_ROWS.test(statement) || RETURNS_NOTHING.test(statement)) {
         await tx.$executeRawUnsafe(text, ...values)
         return { rows: [] }
       }
