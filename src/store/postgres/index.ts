@@ -26,10 +26,11 @@ export interface PostgresStoreOptions {
    */
   maxConnections?: number
   /**
-   * Whether the worker's claim and its recording of successes run as named prepared
-   * statements, parsed and planned once per connection (about three times faster per claim).
-   * Set false behind a connection pooler that cannot keep them (PgBouncer in transaction mode
-   * before 1.21, or with `max_prepared_statements = 0`).
+   * Whether the worker's claim and its recording of successes, and dispatch's lookup and event
+   * insert when they run on this store's pool, are named prepared statements, parsed and
+   * planned once per connection (a claim about three times faster). Set false behind a
+   * connection pooler that cannot keep them (PgBouncer in transaction mode before 1.21, or with
+   * `max_prepared_statements = 0`).
    * @default true
    */
   preparedStatements?: boolean
