@@ -4,6 +4,7 @@
  */
 
 import { type ChildProcess, fork } from 'node:child_process'
+import { availableParallelism, cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 
@@ -15,6 +16,12 @@ export function positiveInt(name: string, fallback: number): number {
     throw new Error(`${name} must be a positive integer, got '${raw}'`)
   }
   return value
+}
+
+/** The line each benchmark starts with: the CPU, its cores, Node and the platform. */
+export function machineLine(note?: string): string {
+  const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
+  return `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}${note ? ` (${note})` : ''}`
 }
 
 /**

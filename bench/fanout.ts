@@ -22,7 +22,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
 import { monotonicFactory } from 'ulid'
@@ -33,6 +33,7 @@ import { onExit, tryStartCluster } from './cluster.ts'
 import {
   book,
   fmt,
+  machineLine,
   positiveInt,
   printTable,
   type Receiver,
@@ -204,10 +205,7 @@ async function postgresRun(receiver: Receiver): Promise<StoreResult | string> {
 }
 
 async function main(): Promise<void> {
-  const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-  console.log(
-    `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch} (shared: other benches may run meanwhile)`,
-  )
+  console.log(machineLine('shared: other benches may run meanwhile'))
   console.log(
     `workload: 1 event × ${SUBSCRIPTIONS} subscriptions of one owner, ${ROUNDS} timed rounds after a warm-up; worker and baseline concurrency ${CONCURRENCY} (perTargetConcurrency ${CONCURRENCY}), one receiver process`,
   )

@@ -36,7 +36,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { sql } from 'kysely'
@@ -44,7 +44,7 @@ import { createHooks, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
 import { type Cluster, onExit, startCluster } from './cluster.ts'
-import { forkChild, type IpcChild, positiveInt, printTable } from './common.ts'
+import { forkChild, type IpcChild, machineLine, positiveInt, printTable } from './common.ts'
 import { type ReportRow, report } from './report.ts'
 
 /** Wall-clock time in ms with sub-ms resolution, comparable between processes. */
@@ -239,10 +239,7 @@ async function main(): Promise<void> {
   for (const mode of MODES) {
     if (!(mode in MODE_NAMES)) throw new Error(`BENCH_LATENCY_MODES: unknown mode '${mode}'`)
   }
-  const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-  console.log(
-    `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}`,
-  )
+  console.log(machineLine())
   console.log(
     `workload: ${RATE} events/s × ${SUBSCRIPTIONS} subscription${SUBSCRIPTIONS === 1 ? '' : 's'} per event, ${WARMUP} s warm-up + ${SECONDS} s measured per store and mode, worker concurrency ${CONCURRENCY}; latency = receipt - commit of the app transaction`,
   )

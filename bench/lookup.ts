@@ -35,14 +35,14 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
 import { createHooks, fromKysely, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
 import { onExit, tryStartCluster } from './cluster.ts'
-import { fmt, positiveInt, printTable } from './common.ts'
+import { fmt, machineLine, positiveInt, printTable } from './common.ts'
 import { type ReportRow, report } from './report.ts'
 
 const SMALL = positiveInt('BENCH_LOOKUP_SMALL', 1000)
@@ -342,10 +342,7 @@ async function postgresRun(): Promise<StoreResult | string> {
 }
 
 async function main(): Promise<void> {
-  const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-  console.log(
-    `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch} (shared: other benches may run meanwhile)`,
-  )
+  console.log(machineLine('shared: other benches may run meanwhile'))
   console.log(
     `workload: modelEvent in its own transaction, ${MATCHING} matching subscriptions among ${fmt(SMALL)} and among ${fmt(LARGE)}; ${TIMED} timed events per size in rounds of ${ROUND}, alternating sizes, after ${WARMUP} warm-up events each; no worker`,
   )

@@ -35,7 +35,7 @@
 
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHooks, type Hooks } from '../src/index.ts'
@@ -46,6 +46,7 @@ import {
   book,
   forkChild,
   type IpcMessage,
+  machineLine,
   positiveInt,
   printTable,
   type Receiver,
@@ -461,10 +462,7 @@ async function main(): Promise<void> {
       throw new Error(`BENCH_MEMORY_STORES: unknown store '${kind}'`)
     }
   }
-  const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-  console.log(
-    `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}`,
-  )
+  console.log(machineLine())
   console.log(
     `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries written first, then delivered by ${WORKER === 'cli' ? '`resthooks worker` (dist/cli/main.js)' : 'bench/memory-worker.ts'} (concurrency ${CONCURRENCY}${SNAPSHOTS ? ', --expose-gc' : ''}) to a receiver process; RSS sampled every ${SAMPLE_MS} ms`,
   )

@@ -6,11 +6,11 @@
  */
 
 import { mkdtempSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Hooks } from '../src/index.ts'
-import { book, fmt, positiveInt, printTable } from './common.ts'
+import { book, fmt, machineLine, positiveInt, printTable } from './common.ts'
 
 const CREATES = positiveInt('BENCH_CREATES', 2000)
 const BATCH = positiveInt('BENCH_BATCH', 100)
@@ -96,10 +96,7 @@ export async function measureWriteCost(run: WriteCostRun): Promise<void> {
   const synchronous = ['off', 'normal', 'full', 'extra'][
     Number(sqlite.prepare('PRAGMA synchronous').pluck().get())
   ]
-  const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-  console.log(
-    `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}`,
-  )
+  console.log(machineLine())
   console.log(
     `workload: ${CREATES} creates per variant in turns of ${BATCH}, ${run.setup}, application connection journal_mode=${journal} synchronous=${synchronous}, in ${tmpdir()}`,
   )

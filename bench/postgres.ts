@@ -39,7 +39,7 @@
  */
 
 import { readdirSync, readFileSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { PgBoss, type Db as PgBossDb } from 'pg-boss'
@@ -51,6 +51,7 @@ import {
   fmt,
   forkChild,
   type IpcChild,
+  machineLine,
   PGBOSS_QUEUE,
   positiveInt,
   printTable,
@@ -672,10 +673,7 @@ function print(
   ).version
   const concurrencies = split(CONCURRENCY, WORKERS)
   const loops = concurrencies.map(pgBossLoops)
-  const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-  console.log(
-    `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}`,
-  )
+  console.log(machineLine())
   console.log(
     `postgresql: ${cluster.version}, ${cluster.settings}${DURABLE ? '' : ' (BENCH_PG_DURABLE=0: test settings)'}, data in ${tmpdir()}, over TCP on 127.0.0.1`,
   )

@@ -22,7 +22,7 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
@@ -33,7 +33,7 @@ import { generatePrismaClient } from '../examples/prisma/generate.ts'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { prismaHooks } from '../src/integrations/prisma.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { fmt, positiveInt, printTable, subscriptionCacheOption } from './common.ts'
+import { fmt, machineLine, positiveInt, printTable, subscriptionCacheOption } from './common.ts'
 
 const CREATES = positiveInt('BENCH_CREATES', 2000)
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3)
@@ -160,10 +160,7 @@ async function main(): Promise<void> {
     await base.$executeRawUnsafe(
       'CREATE TABLE book (id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL, pages INTEGER NOT NULL DEFAULT 0, owner_id TEXT NOT NULL)',
     )
-    const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-    console.log(
-      `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}`,
-    )
+    console.log(machineLine())
     console.log(
       `workload: ${CREATES} lone creates per configuration and round, ${ROUNDS} rounds, blocks of ${BLOCK}, SQLite in ${tmpdir()}`,
     )

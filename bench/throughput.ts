@@ -10,12 +10,20 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { book, fmt, positiveInt, printTable, rawBaseline, startReceiverProcess } from './common.ts'
+import {
+  book,
+  fmt,
+  machineLine,
+  positiveInt,
+  printTable,
+  rawBaseline,
+  startReceiverProcess,
+} from './common.ts'
 import { deliverAll } from './deliver-all.ts'
 import { report } from './report.ts'
 
@@ -87,10 +95,7 @@ async function main(): Promise<void> {
     const rawRate = DELIVERIES / rawSeconds
     const dispatchRate = EVENTS / dispatchSeconds
     const deliveryRate = DELIVERIES / deliverySeconds
-    const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-    console.log(
-      `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}`,
-    )
+    console.log(machineLine())
     console.log(
       `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries, concurrency ${CONCURRENCY}, SQLite (synchronous=full, WAL) in ${tmpdir()}`,
     )

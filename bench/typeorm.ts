@@ -17,14 +17,14 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { DataSource, EntitySchema, type Repository } from 'typeorm'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { typeormSubscriber } from '../src/integrations/typeorm.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { fmt, positiveInt, printTable, subscriptionCacheOption } from './common.ts'
+import { fmt, machineLine, positiveInt, printTable, subscriptionCacheOption } from './common.ts'
 
 const CREATES = positiveInt('BENCH_CREATES', 2000)
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3)
@@ -176,10 +176,7 @@ async function main(): Promise<void> {
     const settings = [await measure(hooks, dataSource)]
     await dataSource.query('PRAGMA synchronous = FULL')
     settings.push(await measure(hooks, dataSource))
-    const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-    console.log(
-      `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch}`,
-    )
+    console.log(machineLine())
     console.log(
       `workload: ${CREATES} repository.save() creates, one at a time (each in TypeORM's own transaction), median of ${ROUNDS} rounds; TypeORM 1.x, better-sqlite3, a SQLite file in ${tmpdir()}`,
     )

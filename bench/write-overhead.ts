@@ -31,7 +31,7 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
@@ -40,7 +40,7 @@ import { postgresStore } from '../src/store/postgres/index.ts'
 import { PREPARED_STATEMENT } from '../src/store/prepared-statement.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
 import { type Cluster, startCluster } from './cluster.ts'
-import { book, positiveInt, printTable } from './common.ts'
+import { book, machineLine, positiveInt, printTable } from './common.ts'
 import { type ReportRow, report } from './report.ts'
 
 const WRITES = positiveInt('BENCH_WRITES', 2000)
@@ -489,10 +489,7 @@ function print(result: StoreResult): ReportRow[] {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const cpu = cpus()[0]?.model?.trim() ?? 'unknown'
-  console.log(
-    `machine: ${cpu}, ${availableParallelism()} cores, node ${process.version}, ${process.platform}/${process.arch} (shared: figures vary between runs)`,
-  )
+  console.log(machineLine('shared: figures vary between runs'))
   console.log(
     `workload: one application transaction = insert one bench_books row, then modelEvent('Book', 'created', row, { tx }) or not; ${OTHER_SUBSCRIPTIONS} other subscriptions match none of the events; no worker`,
   )
