@@ -43,7 +43,7 @@ import { sql } from 'kysely'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { type Cluster, onExit, startCluster } from './cluster.ts'
+import { type Cluster, onExit, tryStartCluster } from './cluster.ts'
 import { forkChild, type IpcChild, machineLine, positiveInt, printTable } from './common.ts'
 import { type ReportRow, report } from './report.ts'
 
@@ -257,12 +257,12 @@ async function main(): Promise<void> {
   try {
     for (const kind of STORES) {
       if (kind === 'postgres') {
-        try {
-          cluster = await startCluster()
-        } catch (error) {
-          console.log(`PostgreSQL: skipped, ${(error as Error).message.split('\n')[0]}`)
+        const started = await tryStartCluster()
+        if (typeof started === 'string') {
+          console.log(`PostgreSQL: skipped, ${started}`)
           continue
         }
+        cluster = started
         console.log(`PostgreSQL ${cluster.version}: ${cluster.settings}`)
       } else {
         console.log(`SQLite: synchronous=FULL, WAL, in ${tmpdir()}`)

@@ -41,7 +41,7 @@ import { fileURLToPath } from 'node:url'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
-import { type Cluster, onExit, startCluster } from './cluster.ts'
+import { type Cluster, onExit, tryStartCluster } from './cluster.ts'
 import {
   book,
   forkChild,
@@ -482,21 +482,22 @@ async function main(): Promise<void> {
   let cluster: Cluster | undefined
   try {
     for (const kind of STORES) {
-      for (const [index, flags] of FLAG_SETS.entries()) {
-        let location: string
-        if (kind === 'postgres') {
-          try {
-            cluster ??= await startCluster()
-          } catch (error) {
-            console.log(`\nPostgreSQL: skipped, ${(error as Error).message.split('\n')[0]}`)
-            break
-          }
-          if (index === 0) console.log(`PostgreSQL ${cluster.version}: ${cluster.settings}`)
-          location = await cluster.createDatabase(`memory${index}`)
-        } else {
-          if (index === 0) console.log(`SQLite: synchronous=FULL, WAL, in ${tmpdir()}`)
-          location = join(dir, `memory${index}.db`)
+      if (kind === 'postgres') {
+        const started = await tryStartCluster()
+        if (typeof started === 'string') {
+          console.log(`\nPostgreSQL: skipped, ${started}`)
+          continue
         }
+        cluster = started
+        console.log(`PostgreSQL ${cluster.version}: ${cluster.settings}`)
+      } else {
+        console.log(`SQLite: synchronous=FULL, WAL, in ${tmpdir()}`)
+      }
+      for (const [index, flags] of FLAG_SETS.entries()) {
+        const location =
+          kind === 'postgres' && cluster
+            ? await cluster.createDatabase(`memory${index}`)
+            : join(dir, `memory${index}.db`)
         const result = await run(kind, flags, location, receiver, dir)
         rows.push(...printResult(result))
         if (result.snapshots.length > 0) {
