@@ -24,6 +24,7 @@
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
+import { tuneWorkerHeap } from '../src/cli/worker-heap.ts'
 import { createHooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
@@ -33,6 +34,8 @@ if (kind !== 'sqlite' && kind !== 'postgres') {
   throw new Error('usage: memory-worker.ts sqlite <file> | postgres <url> <concurrency>')
 }
 const concurrency = Number(concurrencyText)
+// As `resthooks worker` does, so that this stands for the command.
+tuneWorkerHeap()
 const hooks = createHooks({
   store: kind === 'sqlite' ? sqliteStore({ path: location }) : postgresStore(location),
   allowTargets: ['127.0.0.0/8'],

@@ -19,9 +19,10 @@
  * run from the TypeScript sources (Node's type stripping adds about 27 MB), which also reports
  * V8's heap spaces over IPC; heap snapshots need it. Warm-up ends at 10 % delivered.
  *
- * Each store runs twice: with node's default flags, then with `--max-semi-space-size=16` (the
- * young generation capped, as docs/performance.md advises for a dedicated worker process), or
- * once with BENCH_MEMORY_NODE_FLAGS (the worker's node flags, space-separated).
+ * Each store runs once, with node's default flags: the command tunes its own heap
+ * (src/cli/worker-heap.ts), and so does bench/memory-worker.ts. BENCH_MEMORY_NODE_FLAGS gives
+ * the worker node flags (space-separated) instead; a heap flag among them turns the matching
+ * tuning off, e.g. `--max-semi-space-size=64 --heap-growing-percent=0` for V8's own sizing.
  *
  * Knobs: BENCH_MEMORY_EVENTS, BENCH_MEMORY_SUBSCRIPTIONS, BENCH_MEMORY_BATCH (default 200),
  * BENCH_CONCURRENCY, BENCH_MEMORY_STORES (`sqlite,postgres`), BENCH_MEMORY_NODE_FLAGS,
@@ -29,7 +30,7 @@
  * BENCH_MEMORY_SNAPSHOTS=1 (run the worker with --expose-gc and write a heap snapshot after a
  * full GC at 10 % and at the end, then print the types that grew; slows the run). PostgreSQL is
  * a throwaway cluster (bench/cluster.ts) with fsync on; SQLite runs with synchronous=FULL in WAL
- * mode. Runs where PostgreSQL is not installed skip it. Takes about 3–4 minutes with the
+ * mode. Runs where PostgreSQL is not installed skip it. Takes about 2 minutes with the
  * defaults on 2 cores.
  */
 
@@ -143,14 +144,8 @@ const BATCH = positiveInt('BENCH_MEMORY_BATCH', 200)
 const CONCURRENCY = positiveInt('BENCH_CONCURRENCY', 50)
 const STORES = (process.env.BENCH_MEMORY_STORES || 'sqlite,postgres').split(',') as Kind[]
 const SNAPSHOTS = process.env.BENCH_MEMORY_SNAPSHOTS === '1'
-/**
- * The worker's node flags, one run each: as given, or none and then the young generation capped
- * as docs/performance.md advises for a dedicated worker process.
- */
-const FLAG_SETS: string[][] =
-  process.env.BENCH_MEMORY_NODE_FLAGS === undefined
-    ? [[], ['--max-semi-space-size=16']]
-    : [process.env.BENCH_MEMORY_NODE_FLAGS.split(/\s+/).filter(Boolean)]
+/** The worker's node flags: none (as users run the command), or as given. */
+const NODE_FLAGS = (process.env.BENCH_MEMORY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)
 const WORKER = process.env.BENCH_MEMORY_WORKER ?? (SNAPSHOTS ? 'source' : 'cli')
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 const DELIVERIES = EVENTS * SUBSCRIPTIONS
@@ -493,16 +488,14 @@ async function main(): Promise<void> {
       } else {
         console.log(`SQLite: synchronous=FULL, WAL, in ${tmpdir()}`)
       }
-      for (const [index, flags] of FLAG_SETS.entries()) {
-        const location =
-          kind === 'postgres' && cluster
-            ? await cluster.createDatabase(`memory${index}`)
-            : join(dir, `memory${index}.db`)
-        const result = await run(kind, flags, location, receiver, dir)
-        rows.push(...printResult(result))
-        if (result.snapshots.length > 0) {
-          printSnapshotComparison(result.snapshots[0] ?? '', result.snapshots[1])
-        }
+      const location =
+        kind === 'postgres' && cluster
+          ? await cluster.createDatabase('memory')
+          : join(dir, 'memory.db')
+      const result = await run(kind, NODE_FLAGS, location, receiver, dir)
+      rows.push(...printResult(result))
+      if (result.snapshots.length > 0) {
+        printSnapshotComparison(result.snapshots[0] ?? '', result.snapshots[1])
       }
       await cluster?.stop()
       cluster = undefined

@@ -9,6 +9,7 @@ import { parsePort, parsePositiveInteger } from './option-parsers.ts'
 import { createOutput } from './output.ts'
 import { exitSoon, shutdownSignal } from './shutdown.ts'
 import { openMigratedHooks, storageOf, withCommonOptions } from './storage.ts'
+import { tuneWorkerHeap } from './worker-heap.ts'
 
 interface ServeOptions {
   port: number
@@ -69,6 +70,7 @@ async function serve(options: ServeOptions, command: Command): Promise<void> {
     if (problem) throw new UsageError(problem)
   }
   const events = options.events === undefined ? undefined : loadEventsFile(options.events)
+  tuneWorkerHeap()
   const hooks = await openMigratedHooks(storage, events ? { events } : {})
 
   let service: Service

@@ -4,6 +4,7 @@ import { parsePositiveInteger } from './option-parsers.ts'
 import { createOutput } from './output.ts'
 import { exitSoon, shutdownSignal } from './shutdown.ts'
 import { openMigratedHooks, storageOf, withCommonOptions } from './storage.ts'
+import { tuneWorkerHeap } from './worker-heap.ts'
 
 interface WorkerCommandOptions {
   concurrency: number
@@ -32,6 +33,7 @@ export function registerWorker(program: Command): void {
 
 async function runWorker(options: WorkerCommandOptions, command: Command): Promise<void> {
   const storage = storageOf(command)
+  tuneWorkerHeap()
   const output = createOutput(storage.json)
   const hooks = await openMigratedHooks(storage)
   // Followed even when quiet: the totals are the command's result.
