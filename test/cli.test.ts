@@ -413,4 +413,85 @@ describe('resthooks CLI and service, end to end', { timeout: 120_000 }, () => {
     expect(zero.code).toBe(2)
     expect(zero.stderr).toMatch(/^error: .*per-target-concurrency/m)
   })
+
+  it('serve --subscription-cache-ms reuses a lookup; without it a new subscription counts at once', async () => {
+    /** A `resthooks serve --no-worker` with `extra` options; its URL and how to stop it. */
+    async function startServe(extra: string[]) {
+      const child = spawn(
+        process.execPath,
+        [
+          MAIN,
+          'serve',
+          '--port',
+          '0',
+          '--json',
+          '--no-worker',
+          '--events',
+          eventsFile,
+          ...extra,
+          ...db,
+        ],
+        {
+          env: { ...process.env, DATABASE_URL: '', RESTHOOKS_ADMIN_KEY: ADMIN_KEY },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+      const first = await new Promise<string>((resolve, reject) => {
+        lines.once('line', resolve)
+        child.once('exit', () => reject(new Error('serve exited early')))
+      })
+      const { listening } = JSON.parse(first) as { listening: string }
+      return {
+        post: async (owner: string) => {
+          const response = await fetch(`${listening}/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+            body: JSON.stringify({ event: 'book.added', owner, data: { id: 1 } }),
+          })
+          expect(response.status).toBe(202)
+          return ((await response.json()) as { deliveries: number }).deliveries
+        },
+        stop: async () => {
+          child.kill('SIGTERM')
+          return exited
+        },
+      }
+    }
+    const [cached, uncached] = await Promise.all([
+      startServe(['--subscription-cache-ms', '1000']),
+      startServe([]),
+    ])
+    // Another process subscribes the two owners while both services have looked them up.
+    const other = createHooks({
+      store: database.open(),
+      events: bookEvents,
+      allowTargets: ['127.0.0.0/8'],
+    })
+    try {
+      expect(await cached.post('cache-on')).toBe(0)
+      expect(await uncached.post('cache-off')).toBe(0)
+      const lookedUp = performance.now()
+      for (const owner of ['cache-on', 'cache-off']) {
+        await other.subscribe({ owner, event: 'book.added', target: `${receiver.url}/cache` })
+      }
+      const withCache = await cached.post('cache-on')
+      const withoutCache = await uncached.post('cache-off')
+      expect(withoutCache).toBe(1)
+      // Within the second, the cached service still has no subscriber for that owner.
+      if (performance.now() - lookedUp < 1_000) expect(withCache).toBe(0)
+      // After it, the lookup is made again.
+      await new Promise((resolve) => setTimeout(resolve, 1_100))
+      expect(await cached.post('cache-on')).toBe(1)
+    } finally {
+      await other.close()
+      expect(await cached.stop()).toBe(0)
+      expect(await uncached.stop()).toBe(0)
+    }
+
+    const tooLong = await cli(['serve', '--subscription-cache-ms', '1001', ...db])
+    expect(tooLong.code).toBe(2)
+    expect(tooLong.stderr).toMatch(/^error: .*subscription-cache-ms.*0 to 1000/m)
+  })
 })

@@ -18,6 +18,17 @@ export function parsePositiveInteger(value: string): number {
   return number
 }
 
+/** A whole number of milliseconds from 0 to `max` (`--subscription-cache-ms`). */
+export function parseMillisecondsUpTo(max: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value)
+    if (!/^\d+$/.test(value) || number > max) {
+      throw new InvalidArgumentError(`Must be a whole number of ms from 0 to ${max}.`)
+    }
+    return number
+  }
+}
+
 /** A number of at least 0, fractions allowed (`--days`, `--minutes`). */
 export function parseNonNegativeNumber(value: string): number {
   const number = Number(value)

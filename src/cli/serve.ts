@@ -1,11 +1,12 @@
 import type { Command } from 'commander'
+import { MAX_SUBSCRIPTION_CACHE_MS } from '../dispatch/subscription-cache.ts'
 import { adminKeyProblem } from '../service/admin-key.ts'
 import type { Service } from '../service/service.ts'
 import { VERSION } from '../version.ts'
 import { CommandFailed, UsageError } from './cli-errors.ts'
 import { followDeliveries } from './delivery-lines.ts'
 import { loadEventsFile } from './events-file.ts'
-import { parsePort, parsePositiveInteger } from './option-parsers.ts'
+import { parseMillisecondsUpTo, parsePort, parsePositiveInteger } from './option-parsers.ts'
 import { createOutput } from './output.ts'
 import { exitSoon, shutdownSignal } from './shutdown.ts'
 import { openMigratedHooks, storageOf, withCommonOptions } from './storage.ts'
@@ -18,6 +19,7 @@ interface ServeOptions {
   worker: boolean
   concurrency: number
   perTargetConcurrency: number
+  subscriptionCacheMs: number
 }
 
 /** `resthooks serve`: the REST API, the event ingest and the delivery worker in one process. */
@@ -37,6 +39,12 @@ export function registerServe(program: Command): void {
       'deliveries in flight at once to one origin',
       parsePositiveInteger,
       10,
+    )
+    .option(
+      '--subscription-cache-ms <ms>',
+      `reuse each event's lookup of its subscriptions for up to this long (0 to ${MAX_SUBSCRIPTION_CACHE_MS}); changes made through this service count at once, other processes' within this time`,
+      parseMillisecondsUpTo(MAX_SUBSCRIPTION_CACHE_MS),
+      0,
     )
   withCommonOptions(command)
     .addHelpText(
@@ -71,7 +79,10 @@ async function serve(options: ServeOptions, command: Command): Promise<void> {
   }
   const events = options.events === undefined ? undefined : loadEventsFile(options.events)
   tuneWorkerHeap()
-  const hooks = await openMigratedHooks(storage, events ? { events } : {})
+  const hooks = await openMigratedHooks(storage, {
+    ...(events ? { events } : {}),
+    subscriptionCacheMs: options.subscriptionCacheMs,
+  })
 
   let service: Service
   try {

@@ -107,6 +107,8 @@ export interface OpenOptions {
    * to create an empty one (a mistyped `--db` would otherwise look like "nothing to do").
    */
   mustExist?: boolean
+  /** How long dispatch may reuse a subscription lookup (`--subscription-cache-ms`). */
+  subscriptionCacheMs?: number
 }
 
 /**
@@ -133,6 +135,7 @@ export async function openHooks(storage: Storage, options: OpenOptions = {}): Pr
   return createHooks({
     store,
     ...(options.events ? { events: options.events } : {}),
+    ...(options.subscriptionCacheMs ? { subscriptionCacheMs: options.subscriptionCacheMs } : {}),
     allowTargets: storage.allowTargets,
     ...(process.env.RESTHOOKS_SECRET_KEY
       ? { secretEncryptionKey: process.env.RESTHOOKS_SECRET_KEY }
