@@ -76,6 +76,18 @@ function verified(request: ReceivedRequest, secret: string) {
   }
 }
 
+/** A `resthooks serve` child process that listens. */
+interface RunningServe {
+  child: ChildProcess
+  /** Its exit status, once its output is read. */
+  exit: Promise<number | null>
+  /** The lines it printed after the first. */
+  later: string[]
+  stderr(): string
+  /** Its first line: the JSON result. */
+  started: { listening: string; worker: boolean; producer: boolean }
+}
+
 // Each test starts a dozen CLI processes: on a busy 2-core machine that can take over 30 s.
 describe('resthooks CLI and service, end to end', { timeout: 120_000 }, () => {
   let database: TemporaryDatabase
@@ -83,56 +95,58 @@ describe('resthooks CLI and service, end to end', { timeout: 120_000 }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'resthooks-cli-'))
   const eventsFile = join(scratch, 'events.json')
   let receiver: Receiver
-  let serve: ChildProcess
-  let serveExit: Promise<number | null>
-  let serveStderr = ''
-  const serveLines: string[] = []
+  let serve: RunningServe
   let url = ''
   let apiKey = ''
   let hookId = ''
   let secret = ''
+
+  /**
+   * `resthooks serve --port 0 --json --events <file> <extra> <db>`, once it listens: its first
+   * line (the JSON result), the lines after it, its stderr and its exit status.
+   */
+  async function startServe(extra: string[]): Promise<RunningServe> {
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'serve', '--port', '0', '--json', '--events', eventsFile, ...extra, ...db],
+      {
+        env: { ...process.env, DATABASE_URL: '', RESTHOOKS_ADMIN_KEY: ADMIN_KEY },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+    })
+    const exit = new Promise<number | null>((resolve) => child.on('close', resolve))
+    const lines = createInterface({ input: child.stdout })
+    const first = await new Promise<string>((resolve, reject) => {
+      lines.once('line', resolve)
+      child.once('exit', () => reject(new Error(`serve exited early: ${stderr}`)))
+    })
+    const later: string[] = []
+    lines.on('line', (line) => later.push(line))
+    return {
+      child,
+      exit,
+      later,
+      stderr: () => stderr,
+      started: JSON.parse(first) as { listening: string; worker: boolean; producer: boolean },
+    }
+  }
 
   beforeAll(async () => {
     database = await temporaryDatabaseOfKind()
     db = database.cliArgs
     writeFileSync(eventsFile, JSON.stringify(bookEvents))
     receiver = await startReceiver()
-    serve = spawn(
-      process.execPath,
-      [
-        MAIN,
-        'serve',
-        '--port',
-        '0',
-        '--json',
-        '--events',
-        eventsFile,
-        '--allow-targets',
-        '127.0.0.0/8',
-        ...db,
-      ],
-      {
-        env: { ...process.env, DATABASE_URL: '', RESTHOOKS_ADMIN_KEY: ADMIN_KEY },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    serve.stderr?.on('data', (chunk: Buffer) => {
-      serveStderr += chunk
-    })
-    serveExit = new Promise((resolve) => serve.on('exit', (code) => resolve(code)))
-    const lines = createInterface({ input: serve.stdout as NodeJS.ReadableStream })
-    const first = await new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve)
-      serve.once('exit', () => reject(new Error(`serve exited early: ${serveStderr}`)))
-    })
-    lines.on('line', (line) => serveLines.push(line))
-    const started = JSON.parse(first) as { listening: string; worker: boolean; producer: boolean }
-    expect(started).toMatchObject({ worker: true, producer: true, db: database.location })
-    url = started.listening
+    serve = await startServe(['--allow-targets', '127.0.0.0/8'])
+    expect(serve.started).toMatchObject({ worker: true, producer: true, db: database.location })
+    url = serve.started.listening
   })
 
   afterAll(async () => {
-    if (serve.exitCode === null) serve.kill('SIGKILL')
+    if (serve?.child.exitCode === null) serve.child.kill('SIGKILL')
     await receiver?.close()
     await database.remove()
     rmSync(scratch, { recursive: true, force: true })
@@ -266,12 +280,12 @@ describe('resthooks CLI and service, end to end', { timeout: 120_000 }, () => {
     })
     const { id: eventId } = (await posted.json()) as { id: string }
     await receiver.waitFor(2)
-    serve.kill('SIGTERM')
-    expect(await serveExit).toBe(0)
-    expect(serveLines.map((line) => JSON.parse(line))).toEqual([
+    serve.child.kill('SIGTERM')
+    expect(await serve.exit).toBe(0)
+    expect(serve.later.map((line) => JSON.parse(line))).toEqual([
       { stopped: true, signal: 'SIGTERM' },
     ])
-    expect(serveStderr).toBe('')
+    expect(serve.stderr()).toBe('')
 
     const hooks = createHooks({ store: database.open(), events: bookEvents })
     const log = await hooks.listDeliveries({ subscriptionId: hookId })
@@ -415,37 +429,12 @@ describe('resthooks CLI and service, end to end', { timeout: 120_000 }, () => {
   })
 
   it('serve --subscription-cache-ms reuses a lookup; without it a new subscription counts at once', async () => {
-    /** A `resthooks serve --no-worker` with `extra` options; its URL and how to stop it. */
-    async function startServe(extra: string[]) {
-      const child = spawn(
-        process.execPath,
-        [
-          MAIN,
-          'serve',
-          '--port',
-          '0',
-          '--json',
-          '--no-worker',
-          '--events',
-          eventsFile,
-          ...extra,
-          ...db,
-        ],
-        {
-          env: { ...process.env, DATABASE_URL: '', RESTHOOKS_ADMIN_KEY: ADMIN_KEY },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      )
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
-      const first = await new Promise<string>((resolve, reject) => {
-        lines.once('line', resolve)
-        child.once('exit', () => reject(new Error('serve exited early')))
-      })
-      const { listening } = JSON.parse(first) as { listening: string }
+    /** A `resthooks serve --no-worker` with `extra` options, posting events and stopping. */
+    async function producer(extra: string[]) {
+      const service = await startServe(['--no-worker', ...extra])
       return {
         post: async (owner: string) => {
-          const response = await fetch(`${listening}/events`, {
+          const response = await fetch(`${service.started.listening}/events`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
             body: JSON.stringify({ event: 'book.added', owner, data: { id: 1 } }),
@@ -454,14 +443,14 @@ describe('resthooks CLI and service, end to end', { timeout: 120_000 }, () => {
           return ((await response.json()) as { deliveries: number }).deliveries
         },
         stop: async () => {
-          child.kill('SIGTERM')
-          return exited
+          service.child.kill('SIGTERM')
+          return service.exit
         },
       }
     }
     const [cached, uncached] = await Promise.all([
-      startServe(['--subscription-cache-ms', '1000']),
-      startServe([]),
+      producer(['--subscription-cache-ms', '1000']),
+      producer([]),
     ])
     // Another process subscribes the two owners while both services have looked them up.
     const other = createHooks({
