@@ -2,7 +2,11 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { heapFlagsGiven, YOUNG_GENERATION_CAP_BYTES } from './worker-heap.ts'
+import {
+  heapFlagsGiven,
+  YOUNG_GENERATION_CAP_BYTES,
+  youngGenerationGrowthFactor,
+} from './worker-heap.ts'
 
 const run = promisify(execFile)
 const MODULE = fileURLToPath(new URL('./worker-heap.ts', import.meta.url))
@@ -55,6 +59,16 @@ describe('the worker commands tune their heap', () => {
     const seen = await allocatingProcess(['--max-semi-space-size=64'])
     expect(seen).toMatchObject({ young: false, old: true })
     expect(seen.largest).toBeGreaterThan(YOUNG_GENERATION_CAP_BYTES * 1.25)
+  })
+
+  it('lets the young generation double while that keeps it within the cap, so it grows back after V8 shrinks it', () => {
+    const MB = 1024 * 1024
+    // After a quiet spell V8 halves it (32 → 16 MB was seen after 45 s idle): it may grow again.
+    expect(youngGenerationGrowthFactor(8 * MB)).toBe(2)
+    expect(youngGenerationGrowthFactor(15.5 * MB)).toBe(2)
+    expect(youngGenerationGrowthFactor(16 * MB)).toBe(2)
+    expect(youngGenerationGrowthFactor(17 * MB)).toBe(1)
+    expect(youngGenerationGrowthFactor(32 * MB)).toBe(1)
   })
 
   it('reads heap flags however they are spelled', () => {

@@ -24,6 +24,8 @@ import v8 from 'node:v8'
 
 /** The young generation's largest size, in bytes (both semi-spaces). */
 export const YOUNG_GENERATION_CAP_BYTES = 32 * 1024 * 1024
+/** V8's `--semi-space-growth-factor` by default. */
+const DEFAULT_GROWTH_FACTOR = 2
 /** How much the old generation may grow between major collections, in percent. */
 export const OLD_GENERATION_GROWTH_PERCENT = 50
 
@@ -41,7 +43,7 @@ export interface HeapTuning {
   youngGeneration: boolean
   /** Whether the old generation's growth is bounded (false when the user set it). */
   oldGeneration: boolean
-  /** Stops watching the young generation (when it has not reached the cap yet). */
+  /** Stops watching the young generation. */
   stop(): void
 }
 
@@ -75,18 +77,28 @@ export function tuneWorkerHeap(
   if (!youngGeneration) return { youngGeneration, oldGeneration, stop() {} }
 
   // The young generation doubles (`--semi-space-growth-factor`, 2) after a collection when
-  // enough has survived since it last grew. Once another doubling would take it past the cap,
-  // it grows by a factor of 1, that is not at all. Looked at after each collection until then.
-  const reachedCap = (): boolean => {
+  // enough has survived since it last grew, and V8 shrinks it again after a quiet spell. Looked
+  // at after every collection: it may double while that keeps it within the cap, and not once
+  // it would not (a factor of 1), so that it grows back after a shrink.
+  let factor = DEFAULT_GROWTH_FACTOR
+  const govern = () => {
     const space = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')
-    if (!space || space.space_size * 2 <= YOUNG_GENERATION_CAP_BYTES) return false
-    v8.setFlagsFromString('--semi-space-growth-factor=1')
-    return true
+    if (!space) return
+    const wanted = youngGenerationGrowthFactor(space.space_size)
+    if (wanted === factor) return
+    v8.setFlagsFromString(`--semi-space-growth-factor=${wanted}`)
+    factor = wanted
   }
-  if (reachedCap()) return { youngGeneration, oldGeneration, stop() {} }
-  const observer = new PerformanceObserver(() => {
-    if (reachedCap()) observer.disconnect()
-  })
+  govern()
+  const observer = new PerformanceObserver(govern)
   observer.observe({ entryTypes: ['gc'] })
   return { youngGeneration, oldGeneration, stop: () => observer.disconnect() }
+}
+
+/**
+ * The growth factor the young generation gets at `size` bytes: V8's own (2) while doubling keeps
+ * it within the cap, 1 (no growth) from there on.
+ */
+export function youngGenerationGrowthFactor(size: number): 1 | 2 {
+  return size * 2 <= YOUNG_GENERATION_CAP_BYTES ? DEFAULT_GROWTH_FACTOR : 1
 }
