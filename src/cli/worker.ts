@@ -26,7 +26,11 @@ export function registerWorker(program: Command): void {
   withCommonOptions(command)
     .addHelpText(
       'after',
-      '\nSIGTERM or SIGINT stops the worker; deliveries in flight finish and are recorded.',
+      `
+SIGTERM or SIGINT stops the worker; deliveries in flight finish and are recorded.
+The worker sizes V8's heap for a long-running process (a young generation of at
+most 32 MB, the old one collected once it has grown by half); a heap flag of your
+own, such as NODE_OPTIONS=--max-semi-space-size=64, wins (docs/scaling.md).`,
     )
     .action(runWorker)
 }
