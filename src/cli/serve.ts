@@ -6,19 +6,18 @@ import { VERSION } from '../version.ts'
 import { CommandFailed, UsageError } from './cli-errors.ts'
 import { followDeliveries } from './delivery-lines.ts'
 import { loadEventsFile } from './events-file.ts'
-import { parseMillisecondsUpTo, parsePort, parsePositiveInteger } from './option-parsers.ts'
+import { parseMillisecondsUpTo, parsePort } from './option-parsers.ts'
 import { createOutput } from './output.ts'
 import { exitSoon, shutdownSignal } from './shutdown.ts'
 import { openMigratedHooks, storageOf, withCommonOptions } from './storage.ts'
+import { type WorkerLimitOptions, withWorkerLimitOptions } from './worker.ts'
 import { tuneWorkerHeap } from './worker-heap.ts'
 
-interface ServeOptions {
+interface ServeOptions extends WorkerLimitOptions {
   port: number
   host: string
   events?: string
   worker: boolean
-  concurrency: number
-  perTargetConcurrency: number
   subscriptionCacheMs: number
 }
 
@@ -33,19 +32,12 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'the address to listen on', '127.0.0.1')
     .option('--events <file>', 'the events map, as JSON (the library’s `events` option)')
     .option('--no-worker', 'run without the delivery worker (run `resthooks worker` apart)')
-    .option('--concurrency <n>', 'deliveries in flight at once', parsePositiveInteger, 50)
-    .option(
-      '--per-target-concurrency <n>',
-      'deliveries in flight at once to one origin',
-      parsePositiveInteger,
-      10,
-    )
-    .option(
-      '--subscription-cache-ms <ms>',
-      `reuse each event's lookup of its subscriptions for up to this long (0 to ${MAX_SUBSCRIPTION_CACHE_MS}); changes made through this service count at once, other processes' within this time`,
-      parseMillisecondsUpTo(MAX_SUBSCRIPTION_CACHE_MS),
-      0,
-    )
+  withWorkerLimitOptions(command).option(
+    '--subscription-cache-ms <ms>',
+    `reuse each event's lookup of its subscriptions for up to this long (0 to ${MAX_SUBSCRIPTION_CACHE_MS}); changes made through this service count at once, other processes' within this time`,
+    parseMillisecondsUpTo(MAX_SUBSCRIPTION_CACHE_MS),
+    0,
+  )
   withCommonOptions(command)
     .addHelpText(
       'after',

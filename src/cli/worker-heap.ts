@@ -37,6 +37,7 @@ const YOUNG_GENERATION_FLAGS = [
   'max-heap-size',
 ]
 const OLD_GENERATION_FLAGS = ['heap-growing-percent']
+const HEAP_FLAGS = new Set([...YOUNG_GENERATION_FLAGS, ...OLD_GENERATION_FLAGS])
 
 export interface HeapTuning {
   /** Whether the young generation is capped (false when the user sized it). */
@@ -57,7 +58,7 @@ export function heapFlagsGiven(args: readonly string[]): Set<string> {
   for (const arg of args) {
     if (!arg.startsWith('--')) continue
     const name = arg.slice(2).split('=')[0]?.replaceAll('_', '-') ?? ''
-    if ([...YOUNG_GENERATION_FLAGS, ...OLD_GENERATION_FLAGS].includes(name)) given.add(name)
+    if (HEAP_FLAGS.has(name)) given.add(name)
   }
   return given
 }

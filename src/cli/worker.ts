@@ -6,16 +6,15 @@ import { exitSoon, shutdownSignal } from './shutdown.ts'
 import { openMigratedHooks, storageOf, withCommonOptions } from './storage.ts'
 import { tuneWorkerHeap } from './worker-heap.ts'
 
-interface WorkerCommandOptions {
+/** The worker's limits, as `resthooks worker` and `resthooks serve` take them. */
+export interface WorkerLimitOptions {
   concurrency: number
   perTargetConcurrency: number
 }
 
-/** `resthooks worker`: the delivery worker alone, until SIGTERM or SIGINT. */
-export function registerWorker(program: Command): void {
-  const command = program
-    .command('worker')
-    .description('run the delivery worker alone (as many as you like on one database)')
+/** Adds `--concurrency` and `--per-target-concurrency` (the library's defaults). */
+export function withWorkerLimitOptions(command: Command): Command {
+  return command
     .option('--concurrency <n>', 'deliveries in flight at once', parsePositiveInteger, 50)
     .option(
       '--per-target-concurrency <n>',
@@ -23,7 +22,14 @@ export function registerWorker(program: Command): void {
       parsePositiveInteger,
       10,
     )
-  withCommonOptions(command)
+}
+
+/** `resthooks worker`: the delivery worker alone, until SIGTERM or SIGINT. */
+export function registerWorker(program: Command): void {
+  const command = program
+    .command('worker')
+    .description('run the delivery worker alone (as many as you like on one database)')
+  withCommonOptions(withWorkerLimitOptions(command))
     .addHelpText(
       'after',
       `
@@ -35,7 +41,7 @@ own, such as NODE_OPTIONS=--max-semi-space-size=64, wins (docs/scaling.md).`,
     .action(runWorker)
 }
 
-async function runWorker(options: WorkerCommandOptions, command: Command): Promise<void> {
+async function runWorker(options: WorkerLimitOptions, command: Command): Promise<void> {
   const storage = storageOf(command)
   tuneWorkerHeap()
   const output = createOutput(storage.json)
