@@ -168,7 +168,6 @@ interface Sample {
 
 interface Result {
   kind: Kind
-  flags: string[]
   samples: Sample[]
   seconds: number
   /** VmHWM: the most the RSS ever was. */
@@ -207,7 +206,7 @@ async function prewrite(hooks: Hooks): Promise<void> {
   await Promise.all(Array.from({ length: 4 }, lane))
 }
 
-async function run(kind: Kind, flags: string[], location: string, receiver: Receiver, dir: string) {
+async function run(kind: Kind, location: string, receiver: Receiver, dir: string) {
   const hooks = createHooks({
     store: kind === 'sqlite' ? sqliteStore({ path: location }) : postgresStore(location),
     events: { 'book.added': 'Book.created' },
@@ -229,9 +228,9 @@ async function run(kind: Kind, flags: string[], location: string, receiver: Rece
     await hooks.close()
   }
 
-  if (WORKER === 'cli') return runCli(kind, flags, location, receiver)
+  if (WORKER === 'cli') return runCli(kind, location, receiver)
   const { reached } = await receiver.expect(DELIVERIES)
-  const execArgv = [...flags, ...(SNAPSHOTS ? ['--expose-gc'] : [])]
+  const execArgv = [...NODE_FLAGS, ...(SNAPSHOTS ? ['--expose-gc'] : [])]
   const worker = forkChild('./memory-worker.ts', [kind, location, String(CONCURRENCY)], execArgv)
   const pid = worker.child.pid ?? 0
   const samples: Sample[] = []
@@ -290,7 +289,7 @@ async function run(kind: Kind, flags: string[], location: string, receiver: Rece
     worker.send({ type: 'stop' })
     await worker.exited()
   }
-  return { kind, flags, samples, seconds, hwm, snapshots } satisfies Result
+  return { kind, samples, seconds, hwm, snapshots } satisfies Result
 }
 
 /**
@@ -298,12 +297,7 @@ async function run(kind: Kind, flags: string[], location: string, receiver: Rece
  * built package (`npm run build` first): RSS from /proc, progress from the store (the deliveries
  * still pending), no V8 figures (the command has no IPC).
  */
-async function runCli(
-  kind: Kind,
-  flags: string[],
-  location: string,
-  receiver: Receiver,
-): Promise<Result> {
+async function runCli(kind: Kind, location: string, receiver: Receiver): Promise<Result> {
   const { reached } = await receiver.expect(DELIVERIES)
   const storeArgs = kind === 'sqlite' ? ['--db', location] : ['--database-url', location]
   // Every delivery goes to the one local receiver: the per-origin limit would cap the run at 10.
@@ -315,7 +309,16 @@ async function runCli(
   ]
   const child = spawn(
     process.execPath,
-    [...flags, CLI, 'worker', ...storeArgs, '--allow-targets', '127.0.0.0/8', ...limits, '--json'],
+    [
+      ...NODE_FLAGS,
+      CLI,
+      'worker',
+      ...storeArgs,
+      '--allow-targets',
+      '127.0.0.0/8',
+      ...limits,
+      '--json',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DATABASE_URL: '' } },
   )
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
@@ -361,7 +364,7 @@ async function runCli(
     await hooks.close()
   }
   const seconds = (performance.now() - started) / 1000
-  return { kind, flags, samples, seconds, hwm, snapshots: [] }
+  return { kind, samples, seconds, hwm, snapshots: [] }
 }
 
 function atFraction(samples: readonly Sample[], fraction: number): Sample | undefined {
@@ -369,7 +372,7 @@ function atFraction(samples: readonly Sample[], fraction: number): Sample | unde
 }
 
 function label(r: Result): string {
-  return `${STORE_NAMES[r.kind]}${r.flags.length > 0 ? ` (${r.flags.join(' ')})` : ''}`
+  return `${STORE_NAMES[r.kind]}${NODE_FLAGS.length > 0 ? ` (${NODE_FLAGS.join(' ')})` : ''}`
 }
 
 function printResult(r: Result): ReportRow[] {
@@ -492,7 +495,7 @@ async function main(): Promise<void> {
         kind === 'postgres' && cluster
           ? await cluster.createDatabase('memory')
           : join(dir, 'memory.db')
-      const result = await run(kind, NODE_FLAGS, location, receiver, dir)
+      const result = await run(kind, location, receiver, dir)
       rows.push(...printResult(result))
       if (result.snapshots.length > 0) {
         printSnapshotComparison(result.snapshots[0] ?? '', result.snapshots[1])
