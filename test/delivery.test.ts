@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createHooks, type OperationalEvents } from '../src/index.ts'
 import { verifyWebhook } from '../src/verify/index.ts'
 import { bookstoreHooks } from './support/bookstore.ts'
-import { type Receiver, startReceiver } from './support/receiver.ts'
-import { temporaryStore } from './support/store-kind.ts'
+import { pairOf, type Receiver, startReceiver } from './support/receiver.ts'
+import { itOn, temporaryStore } from './support/store-kind.ts'
 
 let env: Awaited<ReturnType<typeof bookstoreHooks>> | undefined
 let receiver: Receiver | undefined
@@ -349,6 +349,80 @@ describe('the worker', () => {
       await hooks.close()
       await database.remove()
     }
+  })
+
+  itOn('sqlite')(
+    'on SQLite it claims in the transaction of its recordings: one commit for both',
+    async () => {
+      const { hooks, receiver } = await setup()
+      const { store } = hooks
+      const calls = { claims: 0, claimsWithRecording: 0 }
+      const claimDeliveries = store.claimDeliveries.bind(store)
+      const recordOutcomes = store.recordOutcomes.bind(store)
+      store.claimDeliveries = (...args) => {
+        calls.claims++
+        return claimDeliveries(...args)
+      }
+      store.recordOutcomes = async (...args) => {
+        const recorded = await recordOutcomes(...args)
+        if (recorded.claimed) calls.claimsWithRecording++
+        return recorded
+      }
+      for (const path of ['a', 'b', 'c']) {
+        await hooks.subscribe({
+          owner: 'u1',
+          event: 'book.added',
+          target: `${receiver.url}/${path}`,
+        })
+      }
+      for (let i = 0; i < 40; i++) await hooks.modelEvent('Book', 'created', { ...book, id: i })
+      expect(await hooks.deliverPending({ concurrency: 10 })).toMatchObject({ succeeded: 120 })
+      const sent = receiver.requests.map(pairOf)
+      expect(new Set(sent).size).toBe(120)
+      expect(sent).toHaveLength(120)
+      // The first claim comes before any recording; after it, each claim rides on one.
+      expect(calls.claims).toBeLessThanOrEqual(2)
+      expect(calls.claimsWithRecording).toBeGreaterThanOrEqual(10)
+    },
+  )
+
+  itOn('sqlite')('a recording that fails claims nothing with it', async () => {
+    const { hooks } = await setup()
+    const { store } = hooks
+    await hooks.subscribe({ owner: 'u1', event: 'book.added', target: 'http://127.0.0.1:9/in' })
+    for (let i = 0; i < 3; i++) await hooks.modelEvent('Book', 'created', { ...book, id: i })
+    const now = Date.now()
+    const [first] = await store.claimDeliveries(1, 60_000, now)
+    if (!first) throw new Error('nothing claimed')
+    const outcome = {
+      result: 'succeeded' as const,
+      deliveryId: first.delivery.id,
+      subscriptionId: first.delivery.subscription_id,
+      leaseToken: first.delivery.lease_token ?? '',
+      attempt: {
+        id: 'att_once',
+        delivery_id: first.delivery.id,
+        number: 1,
+        started_at: now,
+        duration_ms: 1,
+        request_headers: '{}',
+        request_method: 'POST',
+        request_url: 'http://127.0.0.1:9/in',
+        request_body: '{}',
+        response_status: 200,
+        response_headers: '{}',
+        response_body: '',
+        error: null,
+      },
+    }
+    const claim = { limit: 1, leaseMs: 60_000 }
+    const recorded = await store.recordOutcomes([outcome], now, claim)
+    expect(recorded.claimed).toHaveLength(1)
+    // The same attempt id again: the recording fails, and the claim made with it is undone.
+    await expect(
+      store.recordOutcomes([outcome], now, { limit: 10, leaseMs: 60_000 }),
+    ).rejects.toThrow()
+    expect(await store.claimDeliveries(10, 60_000, now)).toHaveLength(1)
   })
 
   it('delivers events as they are dispatched, and stop() lets requests in flight finish', async () => {

@@ -129,6 +129,8 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
   const minClaimSize = Math.min(perTarget, claimBatchSize)
   let claimSize = claimBatchSize
   let flushing: Promise<void> | null = null
+  // A recording is scheduled and has not begun: it will claim too, where the store can.
+  let recordingSoon = false
   const unrecorded: AttemptReport[] = []
   let recordFailures = 0
   const idleWaiters = new Set<() => void>()
@@ -139,7 +141,8 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
     pump()
   }
 
-  function pump(): void {
+  /** How many to claim now: 0 when the loop should not claim (see refillAt). */
+  function wantedClaim(): number {
     const free = concurrency - inFlight
     const backedUp = once && limits.queued >= claimBatchSize
     if (
@@ -150,44 +153,57 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
       free <= 0 ||
       (inFlight > 0 && free < refillAt)
     ) {
+      return 0
+    }
+    return Math.min(free, claimSize)
+  }
+
+  function pump(): void {
+    // A recording about to begin claims in its own transaction, where the store can (SQLite).
+    const limit = recordingSoon && store.claimsWithRecording ? 0 : wantedClaim()
+    if (limit === 0) {
       checkIdle()
       return
     }
     claiming = true
-    const limit = Math.min(free, claimSize)
     store
       .claimDeliveries(limit, leaseMs, now(), only)
       .then(
-        (claimed) => {
-          if (claimed.length < limit) mayHaveMore = false
-          const over: ClaimedDelivery[] = []
-          const claimedAt = now()
-          for (const delivery of claimed) {
-            if (!admit(delivery, claimedAt)) over.push(delivery)
-          }
-          claimSize =
-            over.length > 0
-              ? Math.max(minClaimSize, claimed.length - over.length)
-              : Math.min(claimBatchSize, claimSize * 2)
-          const longest = release(over)
-          // Nothing of it could be sent or queued: the due deliveries belong to origins at their
-          // limit. When those origins free slots soon (they answer quickly), claim again when a
-          // slot frees (or on a wake-up or the poll), not at once: claiming and giving back the
-          // same backlog over and over would only load the store. When they are slow, what was
-          // given back stays out of the way for a while: claim on, to find other origins' work.
-          if (claimed.length > 0 && over.length === claimed.length) {
-            if (longest <= SHORT_RELEASE_DELAY_MS) mayHaveMore = false
-          }
-        },
-        (error) => {
-          mayHaveMore = false
-          events.emit('error', asError(error))
-        },
+        (claimed) => took(claimed, limit),
+        (error) => claimFailed(error),
       )
       .finally(() => {
         claiming = false
         pump()
       })
+  }
+
+  /** Sends, queues or gives back what a claim of at most `limit` returned. */
+  function took(claimed: readonly ClaimedDelivery[], limit: number): void {
+    if (claimed.length < limit) mayHaveMore = false
+    const over: ClaimedDelivery[] = []
+    const claimedAt = now()
+    for (const delivery of claimed) {
+      if (!admit(delivery, claimedAt)) over.push(delivery)
+    }
+    claimSize =
+      over.length > 0
+        ? Math.max(minClaimSize, claimed.length - over.length)
+        : Math.min(claimBatchSize, claimSize * 2)
+    const longest = release(over)
+    // Nothing of it could be sent or queued: the due deliveries belong to origins at their
+    // limit. When those origins free slots soon (they answer quickly), claim again when a
+    // slot frees (or on a wake-up or the poll), not at once: claiming and giving back the
+    // same backlog over and over would only load the store. When they are slow, what was
+    // given back stays out of the way for a while: claim on, to find other origins' work.
+    if (claimed.length > 0 && over.length === claimed.length) {
+      if (longest <= SHORT_RELEASE_DELAY_MS) mayHaveMore = false
+    }
+  }
+
+  function claimFailed(error: unknown): void {
+    mayHaveMore = false
+    events.emit('error', asError(error))
   }
 
   /**
@@ -287,6 +303,7 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
   function scheduleFlush(): void {
     if (flushing) return
     // Wait a turn of the event loop so that the attempts finishing together share a transaction.
+    recordingSoon = true
     flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(flush).finally(() => {
       flushing = null
       if (unrecorded.length > 0) scheduleFlush()
@@ -295,19 +312,30 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
   }
 
   async function flush(): Promise<void> {
+    recordingSoon = false
     const reports = unrecorded.splice(0, unrecorded.length)
-    if (reports.length === 0) return
+    if (reports.length === 0) {
+      pump()
+      return
+    }
+    // The claim that pump() left to this recording, in its transaction (claimsWithRecording).
+    const limit = store.claimsWithRecording ? wantedClaim() : 0
+    if (limit > 0) claiming = true
     let recorded: RecordedOutcomes
     try {
       recorded = await store.recordOutcomes(
         reports.map((report) => report.outcome),
         now(),
+        limit > 0 ? { limit, leaseMs, ...(only ? { only } : {}) } : undefined,
       )
     } catch (error) {
+      if (limit > 0) claiming = false
       events.emit('error', asError(error))
       // The database may be back in a moment (a restart, a failover): try again a few times,
       // keeping the order. After that, the claims expire with their lease and their deliveries
-      // are sent again: nothing is lost, but those requests go out twice.
+      // are sent again: nothing is lost, but those requests go out twice. Meanwhile the loop
+      // claims by itself again.
+      pump()
       if (recordFailures < RECORD_RETRIES) {
         recordFailures++
         unrecorded.unshift(...reports)
@@ -316,6 +344,11 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
         recordFailures = 0
       }
       return
+    }
+    if (limit > 0) {
+      claiming = false
+      if (recorded.claimed) took(recorded.claimed, limit)
+      pump()
     }
     recordFailures = 0
     for (const report of reports) announce(report)

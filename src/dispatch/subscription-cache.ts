@@ -56,8 +56,8 @@ export function withSubscriptionCache(store: Store, maxAgeMs: number, clock: () 
     rotateSecret: async (id, owner, secret, previousExpiresAt, now) =>
       changed(await store.rotateSecret(id, owner, secret, previousExpiresAt, now)),
     deleteSubscription: async (id, owner) => changed(await store.deleteSubscription(id, owner)),
-    async recordOutcomes(outcomes, now) {
-      const recorded = await store.recordOutcomes(outcomes, now)
+    async recordOutcomes(outcomes, now, claim) {
+      const recorded = await store.recordOutcomes(outcomes, now, claim)
       return recorded.disabled.length > 0 || recorded.removed.length > 0
         ? changed(recorded)
         : recorded

@@ -5,6 +5,7 @@ import type { AttemptTable, DeliveryTable, Schema, SubscriptionTable } from './s
 import type {
   ClaimedDelivery,
   ClaimFilter,
+  ClaimRequest,
   DeliveryOutcome,
   DeliveryPage,
   RecordedOutcomes,
@@ -215,19 +216,25 @@ async function claimOnPostgres(
   return rows.map((row) => claimedDelivery(row, eventOf(row), row.subscription))
 }
 
+/**
+ * Records the outcomes in one transaction; with `claim`, claims in it too, after the recording.
+ * On PostgreSQL (never asked to claim here) a batch of successes is one statement.
+ */
 export async function recordOutcomes(
   db: Db,
   dialect: 'sqlite' | 'postgres',
   outcomes: readonly DeliveryOutcome[],
   now: number,
+  claim?: ClaimRequest,
 ): Promise<RecordedOutcomes> {
   const recorded: RecordedOutcomes = { disabled: [], removed: [] }
-  if (outcomes.length === 0) return recorded
+  if (outcomes.length === 0 && !claim) return recorded
   if (dialect === 'postgres') outcomes = outcomes.map(withPostgresText)
   const succeeded = (outcome: DeliveryOutcome): outcome is SucceededOutcome =>
     outcome.result === 'succeeded'
-  if (dialect === 'postgres' && outcomes.length > 1 && outcomes.every(succeeded)) {
-    // The common case in one statement, which commits by itself: one round trip for the batch.
+  if (dialect === 'postgres' && !claim && outcomes.every(succeeded)) {
+    // The common case in one statement, which commits by itself: one round trip for the batch
+    // (or the lone success), where a transaction would take six.
     await recordSucceededOnPostgres(db, outcomes, now)
     return recorded
   }
@@ -246,6 +253,16 @@ export async function recordOutcomes(
       await recordOne(trx, outcome, now, recorded)
     }
     await recordSucceeded(trx, dialect, run, now)
+    if (claim) {
+      recorded.claimed = await claimDeliveries(
+        trx,
+        dialect,
+        claim.limit,
+        claim.leaseMs,
+        now,
+        claim.only,
+      )
+    }
   })
   return recorded
 }

@@ -70,8 +70,17 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     },
     claimDeliveries: (limit, leaseMs, now, only) =>
       bookkeeping((on) => deliveries.claimDeliveries(on, dialect, limit, leaseMs, now, only)),
-    recordOutcomes: (outcomes, now) =>
-      bookkeeping((on) => deliveries.recordOutcomes(on, dialect, outcomes, now)),
+    claimsWithRecording: dialect === 'sqlite',
+    recordOutcomes: (outcomes, now, claim) =>
+      bookkeeping((on) =>
+        deliveries.recordOutcomes(
+          on,
+          dialect,
+          outcomes,
+          now,
+          dialect === 'sqlite' ? claim : undefined,
+        ),
+      ),
     findDelivery: (id, owner) => deliveries.findDelivery(db, id, owner),
     listDeliveries: (page) => deliveries.listDeliveries(db, page),
     listAttempts: (deliveryId) => deliveries.listAttempts(db, deliveryId),

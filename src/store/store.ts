@@ -29,6 +29,13 @@ export interface ClaimFilter {
   subscriptionIds?: readonly string[]
 }
 
+/** A claim made in the transaction of a recording (`Store.recordOutcomes`). */
+export interface ClaimRequest {
+  limit: number
+  leaseMs: number
+  only?: ClaimFilter
+}
+
 /** What became of one claimed delivery, as the worker decided it. */
 export type DeliveryOutcome = {
   deliveryId: string
@@ -50,6 +57,8 @@ export interface RecordedOutcomes {
   disabled: { id: string; owner: string; reason: string }[]
   /** Subscriptions removed because their target answered 410 Gone. */
   removed: { id: string; owner: string }[]
+  /** The deliveries claimed in the same transaction, when a claim was asked for and made. */
+  claimed?: ClaimedDelivery[]
 }
 
 export interface SubscriptionPage {
@@ -146,8 +155,22 @@ export interface Store {
    * Records attempts and their outcomes in one transaction. An outcome whose lease token no
    * longer matches (the lease expired and another worker claimed the delivery) records its
    * attempt but leaves the delivery to the newer claim.
+   *
+   * A store with `claimsWithRecording` also claims, when `claim` is given, in the same
+   * transaction, after the recording (as `claimDeliveries` would), and returns the deliveries as
+   * `claimed`; if the recording fails, nothing is claimed.
    */
-  recordOutcomes(outcomes: readonly DeliveryOutcome[], now: number): Promise<RecordedOutcomes>
+  recordOutcomes(
+    outcomes: readonly DeliveryOutcome[],
+    now: number,
+    claim?: ClaimRequest,
+  ): Promise<RecordedOutcomes>
+  /**
+   * Whether `recordOutcomes` claims with a recording: a worker then claims with its recordings,
+   * one commit instead of two. True on SQLite, whose commits write their pages on the event
+   * loop; on PostgreSQL a claim and a recording are one round trip each either way.
+   */
+  readonly claimsWithRecording?: boolean
 
   findDelivery(id: string, owner?: string): Promise<DeliveryTable | undefined>
   listDeliveries(page: DeliveryPage): Promise<DeliveryTable[]>
