@@ -386,6 +386,36 @@ describe('the worker', () => {
     },
   )
 
+  it('records attempts that finish one after another together, not one transaction each', async () => {
+    // Ten requests in flight, answered one every 2 ms once all ten are out.
+    const answers: (() => void)[] = []
+    const { hooks } = await setup({
+      transport: () =>
+        new Promise((resolve) => {
+          answers.push(() => resolve({ status: 200, headers: {}, body: '' }))
+          if (answers.length === 10) {
+            answers.forEach((answer, i) => {
+              setTimeout(answer, 1 + 2 * i)
+            })
+          }
+        }),
+    })
+    const { store } = hooks
+    const recordOutcomes = store.recordOutcomes.bind(store)
+    const recorded: number[] = []
+    store.recordOutcomes = (outcomes, ...rest) => {
+      recorded.push(outcomes.length)
+      return recordOutcomes(outcomes, ...rest)
+    }
+    await hooks.subscribe({ owner: 'u1', event: 'book.added', target: 'http://127.0.0.1:9/in' })
+    for (let i = 0; i < 10; i++) await hooks.modelEvent('Book', 'created', { ...book, id: i })
+    expect(await hooks.deliverPending({ concurrency: 10 })).toMatchObject({ succeeded: 10 })
+    expect(recorded.reduce((sum, n) => sum + n)).toBe(10)
+    // The first answer waits for the next ones (2 ms apart) instead of a transaction
+    // of its own. Later ones may go one by one: from the fifth on, a claim is due with each.
+    expect(recorded[0]).toBeGreaterThan(1)
+  })
+
   itOn('sqlite')('a recording that fails claims nothing with it', async () => {
     const { hooks } = await setup()
     const { store } = hooks

@@ -90,6 +90,12 @@ export interface WorkerDeps {
 
 /** Times a failed recording is tried again (after 0.1, 0.2, 0.4, 0.8, 1.6 s) before giving up. */
 const RECORD_RETRIES = 5
+/**
+ * How long a finished attempt may wait to be recorded with others, in ms: fewer, larger
+ * transactions (each a commit) while attempts finish one by one. A claim due, or a claim's worth
+ * of attempts, records at once.
+ */
+const RECORDING_DELAY_MS = 5
 /** What a queued delivery's lease must still hold after its attempt's time limit, in ms. */
 const RECORDING_MARGIN_MS = 5000
 
@@ -129,6 +135,7 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
   const minClaimSize = Math.min(perTarget, claimBatchSize)
   let claimSize = claimBatchSize
   let flushing: Promise<void> | null = null
+  let flushTimer: ReturnType<typeof setTimeout> | null = null
   // A recording is scheduled and has not begun: it will claim too, where the store can.
   let recordingSoon = false
   const unrecorded: AttemptReport[] = []
@@ -159,8 +166,12 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
   }
 
   function pump(): void {
-    // A recording about to begin claims in its own transaction, where the store can (SQLite).
-    const limit = recordingSoon && store.claimsWithRecording ? 0 : wantedClaim()
+    const limit = wantedClaim()
+    if (limit > 0 && recordingSoon && store.claimsWithRecording) {
+      // A recording is to come: the claim goes in its transaction (SQLite), now.
+      flushNow()
+      return
+    }
     if (limit === 0) {
       checkIdle()
       return
@@ -302,8 +313,23 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
 
   function scheduleFlush(): void {
     if (flushing) return
-    // Wait a turn of the event loop so that the attempts finishing together share a transaction.
     recordingSoon = true
+    // Record once a claim is due (it goes with the recording), a claim's worth of attempts
+    // waits, or nothing else is in flight; otherwise within RECORDING_DELAY_MS, so that the
+    // attempts finishing close together share a transaction.
+    const claimDue = store.claimsWithRecording === true && wantedClaim() > 0
+    if (claimDue || unrecorded.length >= refillAt || inFlight === 0 || !accepting) {
+      flushNow()
+    } else {
+      flushTimer ??= setTimeout(flushNow, RECORDING_DELAY_MS)
+    }
+  }
+
+  function flushNow(): void {
+    if (flushTimer) clearTimeout(flushTimer)
+    flushTimer = null
+    if (flushing) return
+    // Wait a turn of the event loop so that the attempts finishing together share a transaction.
     flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(flush).finally(() => {
       flushing = null
       if (unrecorded.length > 0) scheduleFlush()
