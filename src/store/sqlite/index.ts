@@ -5,6 +5,7 @@ import { runMigrations } from '../migrator.ts'
 import type { Schema } from '../schema.ts'
 import { createSqlStore } from '../sql-store.ts'
 import type { Store } from '../store.ts'
+import { type Checkpointer, startCheckpointer } from './checkpointer.ts'
 import { NodeSqliteDialect } from './node-sqlite-dialect.ts'
 
 export { NodeSqliteDialect, type NodeSqliteDialectOptions } from './node-sqlite-dialect.ts'
@@ -40,7 +41,20 @@ export interface SqliteStoreOptions {
    * @default 20
    */
   watchIntervalMs?: number
+  /**
+   * Once a worker runs on this store, checkpoint the WAL (copy its pages into the database file,
+   * then `fsync`) from a thread of its own every 200 ms, instead of inside whichever commit
+   * crosses SQLite's 1,000-page mark on the event loop. If that thread fails, the connection
+   * goes back to SQLite's automatic checkpoints. Ignored for `:memory:`.
+   * @default true
+   */
+  backgroundCheckpoints?: boolean
 }
+
+/** How often the checkpoint thread checkpoints, in ms. */
+const CHECKPOINT_INTERVAL_MS = 200
+/** SQLite's own default for `wal_autocheckpoint`, in pages. */
+const AUTOCHECKPOINT_PAGES = 1000
 
 /**
  * The embedded store on Node's built-in `node:sqlite` (no native build), in WAL mode so that
@@ -67,6 +81,20 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   })
   const db = new Kysely<Schema>({ dialect })
   const watchIntervalMs = options.watchIntervalMs ?? 20
+  const backgroundCheckpoints = (options.backgroundCheckpoints ?? true) && path !== ':memory:'
+  let checkpointer: Checkpointer | null = null
+  let closed = false
+  const checkpointInBackground = () => {
+    if (checkpointer || !backgroundCheckpoints || closed) return
+    checkpointer = startCheckpointer(path, CHECKPOINT_INTERVAL_MS, () => {
+      try {
+        database.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+      } catch {
+        // closed meanwhile
+      }
+    })
+    database.exec('PRAGMA wal_autocheckpoint = 0')
+  }
   // Deliveries written in a transaction on this connection (the application's `{ tx }` through
   // hooks.store.db): its commit leaves PRAGMA data_version unchanged (that counts other
   // connections' commits only), so the watchers are woken here once the connection is out of
@@ -99,8 +127,10 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     migrate: async () => {
       await runMigrations(db)
     },
-    bookkeeping: (work) =>
-      synchronous === 'normal'
+    bookkeeping: (work) => {
+      // A worker runs here: its commits, many and small, leave the WAL's checkpoints to a thread.
+      checkpointInBackground()
+      return synchronous === 'normal'
         ? work(db)
         : // The one connection is held throughout: nothing else commits while it is relaxed.
           db.connection().execute(async (connection) => {
@@ -110,7 +140,8 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
             } finally {
               await sql`PRAGMA synchronous = FULL`.execute(connection)
             }
-          }),
+          })
+    },
     wroteDeliveries: wakeAfterTransaction,
     watchForWork(onWork) {
       let last: number | undefined
@@ -137,6 +168,10 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
         localWatchers.delete(onWork)
       }
     },
-    close: () => db.destroy(),
+    close: async () => {
+      closed = true
+      await checkpointer?.stop()
+      await db.destroy()
+    },
   })
 }
