@@ -7,6 +7,8 @@
  *   BENCH_EVENTS=2000 BENCH_SUBSCRIPTIONS=5 BENCH_CONCURRENCY=50 node bench/throughput.ts
  *
  * The receiver (bench/receiver.ts) runs in a process of its own. Not a test: it prints a table.
+ * BENCH_SQLITE_STATEMENTS=1 also prints the SQLite statements of the timed delivery (calls,
+ * time, rows; COMMITs included).
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -26,6 +28,7 @@ import {
 } from './common.ts'
 import { deliverAll } from './deliver-all.ts'
 import { report } from './report.ts'
+import { countSqliteStatements } from './sqlite-statements.ts'
 
 const EVENTS = positiveInt('BENCH_EVENTS', 2000)
 const SUBSCRIPTIONS = positiveInt('BENCH_SUBSCRIPTIONS', 5)
@@ -90,7 +93,10 @@ async function main(): Promise<void> {
     await deliverAll(hooks, receiver, WARMUP_REQUESTS, CONCURRENCY)
 
     const dispatchSeconds = await dispatchEvents(hooks, WARMUP_EVENTS, EVENTS)
+    const statements =
+      process.env.BENCH_SQLITE_STATEMENTS === '1' ? countSqliteStatements() : undefined
     const deliverySeconds = await deliverAll(hooks, receiver, DELIVERIES, CONCURRENCY)
+    statements?.stop()
 
     const rawRate = DELIVERIES / rawSeconds
     const dispatchRate = EVENTS / dispatchSeconds
@@ -120,6 +126,10 @@ async function main(): Promise<void> {
       ['ratio delivery / raw', '', `${(deliveryRate / rawRate).toFixed(2)} (target ≥ 0.70)`],
     ]
     printTable(rows)
+    if (statements) {
+      console.log('\nSQLite statements during the timed delivery:')
+      statements.print()
+    }
     report([
       {
         bench: 'throughput',
