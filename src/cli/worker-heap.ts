@@ -15,7 +15,7 @@ import v8 from 'node:v8'
  * therefore take effect after start-up: the old generation is collected once it has grown by
  * half, and the young generation grows to 32 MB at most (the size
  * `--max-semi-space-size=16` gives, which only a start-up flag can set). On the benchmark of
- * docs/performance.md this keeps a worker delivering 100,000 deliveries at about 160 MB,
+ * docs/performance.md this keeps a worker delivering 100,000 deliveries at 160–180 MB,
  * flat, with no measurable loss of throughput.
  *
  * A heap flag of the user's own (in the command line or NODE_OPTIONS) wins: the setting it
