@@ -1,7 +1,8 @@
 /**
  * Counts the SQLite statements this process runs (`BENCH_SQLITE_STATEMENTS=1`): calls, time and
- * rows per statement text, `exec` (BEGIN, COMMIT) included, between start and stop. It patches
- * `node:sqlite`'s prototypes for that span, so the figures include the wrapper's own small cost.
+ * rows per statement text, `exec` (BEGIN, COMMIT) included, while counting (from `start()` to
+ * `stop()`, any number of times). It patches `node:sqlite`'s prototypes meanwhile, so the
+ * figures include the wrapper's own small cost.
  */
 
 import { DatabaseSync, StatementSync } from 'node:sqlite'
@@ -13,7 +14,7 @@ interface Tally {
   rows: number
 }
 
-export function countSqliteStatements(): { stop(): void; print(): void } {
+export function countSqliteStatements(): { start(): void; stop(): void; print(): void } {
   const tallies = new Map<string, Tally>()
   const note = (text: string, started: number, rows: number) => {
     const key = text.replace(/\s+/g, ' ').trim().slice(0, 100)
@@ -37,15 +38,21 @@ export function countSqliteStatements(): { stop(): void; print(): void } {
       note(this.sourceSQL, started, rows(result))
       return result
     } as unknown as F
-  statement.all = wrap(originals.all, (rows) => rows.length)
-  statement.run = wrap(originals.run, (result) => Number(result.changes))
-  statement.get = wrap(originals.get, (row) => (row === undefined ? 0 : 1))
-  DatabaseSync.prototype.exec = function (this: DatabaseSync, text: string) {
+  const counting = {
+    all: wrap(originals.all, (rows) => rows.length),
+    run: wrap(originals.run, (result) => Number(result.changes)),
+    get: wrap(originals.get, (row) => (row === undefined ? 0 : 1)),
+  }
+  const countingExec = function (this: DatabaseSync, text: string) {
     const started = performance.now()
     exec.call(this, text)
     note(text, started, 0)
   }
   return {
+    start() {
+      Object.assign(statement, counting)
+      DatabaseSync.prototype.exec = countingExec
+    },
     stop() {
       Object.assign(statement, originals)
       DatabaseSync.prototype.exec = exec
