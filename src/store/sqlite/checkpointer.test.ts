@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -76,6 +76,35 @@ describe('sqliteStore', () => {
     await store.close()
     // The last connection to close removes the WAL: the thread's connection is closed too.
     expect(existsSync(`${path}-wal`)).toBe(false)
+  })
+
+  it('checkpoints the file it opened, though the process changed its directory since', async () => {
+    const path = databasePath()
+    const cwd = process.cwd()
+    process.chdir(dirname(path))
+    let store: ReturnType<typeof sqliteStore>
+    try {
+      store = sqliteStore({ path: 'app.db' })
+      await store.migrate()
+    } finally {
+      process.chdir(cwd)
+    }
+    const stray = join(cwd, 'app.db')
+    try {
+      await store.claimDeliveries(10, 60_000, Date.now())
+      await sql`CREATE TABLE rows (body TEXT)`.execute(store.db)
+      for (let i = 0; i < 500; i++) {
+        await sql`INSERT INTO rows (body) VALUES (${'x'.repeat(4000)})`.execute(store.db)
+      }
+      // Only the thread checkpoints now: the rows reach the database file through it alone.
+      expect(await until(() => statSync(path).size > 2_000_000)).toBe(true)
+      expect(existsSync(stray)).toBe(false)
+    } finally {
+      await store.close()
+      rmSync(stray, { force: true })
+      rmSync(`${stray}-wal`, { force: true })
+      rmSync(`${stray}-shm`, { force: true })
+    }
   })
 
   it('keeps SQLite’s own checkpoints with backgroundCheckpoints: false', async () => {

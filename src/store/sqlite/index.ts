@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { Kysely, sql } from 'kysely'
 import { ConfigurationError } from '../../errors.ts'
@@ -74,6 +75,8 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   }
   // The connection's own busy handler blocks the thread; keep it short and wait in the dialect.
   const database = new DatabaseSync(path, { timeout: 5 })
+  // The file the connection opened, for the checkpoint thread's own connection.
+  const databaseFile = resolve(path)
   database.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()};`)
   const dialect = new NodeSqliteDialect({
     database,
@@ -86,7 +89,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   let closed = false
   const checkpointInBackground = () => {
     if (checkpointer || !backgroundCheckpoints || closed) return
-    checkpointer = startCheckpointer(path, CHECKPOINT_INTERVAL_MS, () => {
+    checkpointer = startCheckpointer(databaseFile, CHECKPOINT_INTERVAL_MS, () => {
       try {
         database.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
       } catch {
