@@ -86,16 +86,23 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   const watchIntervalMs = options.watchIntervalMs ?? 20
   const backgroundCheckpoints = (options.backgroundCheckpoints ?? true) && path !== ':memory:'
   let checkpointer: Checkpointer | null = null
+  let threadTried = false
   let closed = false
   const checkpointInBackground = () => {
-    if (checkpointer || !backgroundCheckpoints || closed) return
-    checkpointer = startCheckpointer(databaseFile, CHECKPOINT_INTERVAL_MS, () => {
-      try {
-        database.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
-      } catch {
-        // closed meanwhile
-      }
-    })
+    if (threadTried || !backgroundCheckpoints || closed) return
+    threadTried = true
+    try {
+      checkpointer = startCheckpointer(databaseFile, CHECKPOINT_INTERVAL_MS, () => {
+        try {
+          database.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+        } catch {
+          // closed meanwhile
+        }
+      })
+    } catch {
+      // No thread to be had (a resource limit): SQLite's own checkpoints go on.
+      return
+    }
     database.exec('PRAGMA wal_autocheckpoint = 0')
   }
   // Deliveries written in a transaction on this connection (the application's `{ tx }` through
