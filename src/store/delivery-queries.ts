@@ -232,7 +232,7 @@ export async function recordOutcomes(
   if (dialect === 'postgres') outcomes = outcomes.map(withPostgresText)
   const succeeded = (outcome: DeliveryOutcome): outcome is SucceededOutcome =>
     outcome.result === 'succeeded'
-  if (dialect === 'postgres' && !claim && outcomes.every(succeeded)) {
+  if (dialect === 'postgres' && outcomes.every(succeeded)) {
     // The common case in one statement, which commits by itself: one round trip for the batch
     // (or the lone success), where a transaction would take six.
     await recordSucceededOnPostgres(db, outcomes, now)
