@@ -54,8 +54,10 @@ export interface Cluster {
   /** The connection URL of its `postgres` database. */
   url: string
   dir: string
-  /** The URL of another database of the cluster. */
+  /** The URL of another database of the cluster (over the transport chosen). */
   urlOf(database: string): string
+  /** How clients reach the server, for the benchmarks' headers ("over TCP on 127.0.0.1"). */
+  transport: string
   /** Creates a database and resolves with its URL. */
   createDatabase(name: string): Promise<string>
   /** A small pool on `postgres`, for the benchmark's own queries. */
@@ -113,6 +115,11 @@ export interface ClusterOptions {
   durable?: boolean
   /** Loads pg_stat_statements (a restart). Default false. */
   statements?: boolean
+  /**
+   * How `urlOf` and `createDatabase` URLs reach the server: TCP on 127.0.0.1 (the default), or
+   * the server's Unix socket in its data directory.
+   */
+  socket?: 'tcp' | 'unix'
 }
 
 /** Starts a cluster; resolves once it answers. */
@@ -164,9 +171,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const { rows } = await client.query('SHOW server_version')
     const version = String(Object.values(rows[0] ?? {})[0])
     if (durable && !shown.includes('fsync=on')) throw new Error(`fsync is not on: ${shown}`)
+    const unix = options.socket === 'unix'
     const urlOf = (database: string) => {
       const parsed = new URL(url)
       parsed.pathname = `/${database}`
+      // pg reads a host given as a parameter as the directory of the server's socket.
+      if (unix) parsed.searchParams.set('host', dir)
       return parsed.toString()
     }
     return {
@@ -176,6 +186,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       settings: shown.join(', '),
       version,
       urlOf,
+      transport: unix ? 'over its Unix socket' : 'over TCP on 127.0.0.1',
       async createDatabase(name) {
         if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name '${name}'`)
         await admin.query(`CREATE DATABASE ${name}`)

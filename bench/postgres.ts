@@ -22,6 +22,9 @@
  *   `preparedStatements: false`), to compare with the prepared claim and recording;
  * - BENCH_PG_DURABLE=0: keep scripts/postgres.sh's test settings (fsync off) instead of
  *   PostgreSQL's defaults;
+ * - BENCH_PG_SOCKET=unix: the workers, pg-boss and the application reach PostgreSQL over its
+ *   Unix socket instead of TCP on 127.0.0.1 (on loopback TCP the sender's CPU also pays for the
+ *   receiving side's network stack);
  * - BENCH_CPU_PROF_DIR: run the worker processes with --cpu-prof, profiles in that directory;
  * - BENCH_PG_STATEMENTS=1: load pg_stat_statements and print, after each timed run, its
  *   transactions and the statements that took the most time.
@@ -75,6 +78,7 @@ const ROUNDS = positiveInt('BENCH_ROUNDS', 3)
 const DISPATCH_CONNECTIONS = positiveInt('BENCH_DISPATCH_CONNECTIONS', 8)
 const DURABLE = process.env.BENCH_PG_DURABLE !== '0'
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR || undefined
+const SOCKET = process.env.BENCH_PG_SOCKET === 'unix' ? 'unix' : 'tcp'
 const STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1'
 const DELIVERIES = EVENTS * SUBSCRIPTIONS
 const WARMUP_EVENTS = Math.max(1, Math.min(200, Math.floor(EVENTS / 10)))
@@ -611,7 +615,11 @@ async function pgBossSystem(
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const cluster = await startCluster({ durable: DURABLE, statements: STATEMENTS })
+  const cluster = await startCluster({
+    durable: DURABLE,
+    statements: STATEMENTS,
+    socket: SOCKET,
+  })
   const receiver = await startReceiverProcess()
   onExit(() => receiver.kill())
   try {
@@ -687,7 +695,7 @@ function print(cluster: Cluster, one: RunResult[], many: RunResult[], boss: RunR
   const loops = concurrencies.map(pgBossLoops)
   console.log(machineLine())
   console.log(
-    `postgresql: ${cluster.version}, ${cluster.settings}${DURABLE ? '' : ' (BENCH_PG_DURABLE=0: test settings)'}, data in ${tmpdir()}, over TCP on 127.0.0.1`,
+    `postgresql: ${cluster.version}, ${cluster.settings}${DURABLE ? '' : ' (BENCH_PG_DURABLE=0: test settings)'}, data in ${tmpdir()}, ${cluster.transport}`,
   )
   console.log(
     `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries a round, ${ROUNDS} timed rounds after a warm-up, the median shown; ${CONCURRENCY} requests in flight in all (×${WORKERS}: ${concurrencies.join(' + ')} per process)`,

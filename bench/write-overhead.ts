@@ -320,7 +320,7 @@ async function runPostgres(cluster: Cluster): Promise<StoreResult> {
     if (PG_STATEMENTS) serverSide = await statementStats(db)
     return {
       name: 'PostgreSQL',
-      details: `PostgreSQL: ${cluster.version}, ${cluster.settings}, data in ${tmpdir()}, over TCP on 127.0.0.1; the application writes through its own Kysely over a pg.Pool the store shares${PG_STATEMENTS ? '; pg_stat_statements loaded' : ''}`,
+      details: `PostgreSQL: ${cluster.version}, ${cluster.settings}, data in ${tmpdir()}, ${cluster.transport}; the application writes through its own Kysely over a pg.Pool the store shares${PG_STATEMENTS ? '; pg_stat_statements loaded' : ''}`,
       timings,
       traces,
       ...(serverSide ? { serverSide } : {}),
