@@ -140,6 +140,7 @@ const STATEMENT_KINDS: readonly [string, RegExp][] = [
   ['INSERT deliveries', /^\s*insert\s+into\s+"?resthooks_deliveries"?/i],
   // The event and its deliveries in one statement (a data-modifying CTE), should a store do so.
   ['INSERT event + deliveries', /^\s*with\b[\s\S]*\binsert\s+into\b/i],
+  ['resthooks_write_event (event + deliveries)', /^\s*select\s+resthooks_write_event\b/i],
   ['SELECT pg_notify', /\bpg_notify\b/i],
 ]
 
@@ -424,6 +425,7 @@ function print(result: StoreResult): ReportRow[] {
     'INSERT event',
     'INSERT deliveries',
     'INSERT event + deliveries',
+    'resthooks_write_event (event + deliveries)',
     'SELECT pg_notify',
     'RELEASE',
     'ROLLBACK TO',

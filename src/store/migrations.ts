@@ -1,12 +1,15 @@
 /**
  * Versioned, forward-only schema migrations. Each is plain SQL that both SQLite and
- * PostgreSQL accept (integers, text, partial indexes); a store applies the ones above its
- * recorded version inside one transaction that also takes the store's migration lock.
+ * PostgreSQL accept (integers, text, partial indexes), and may add statements for PostgreSQL
+ * alone; a store applies the ones above its recorded version inside one transaction that also
+ * takes the store's migration lock. Both stores record every version, so their numbers agree.
  */
 export interface Migration {
   version: number
   name: string
   statements: readonly string[]
+  /** Run after `statements` on PostgreSQL only (what SQLite has no use for, such as functions). */
+  postgres?: readonly string[]
 }
 
 export const migrations: readonly Migration[] = [
@@ -114,6 +117,38 @@ export const migrations: readonly Migration[] = [
       'ALTER TABLE resthooks_attempts ADD COLUMN request_method TEXT',
       'ALTER TABLE resthooks_attempts ADD COLUMN request_url TEXT',
       'ALTER TABLE resthooks_attempts ADD COLUMN request_body TEXT',
+    ],
+  },
+  {
+    version: 4,
+    name: 'the outbox write as a function on PostgreSQL',
+    statements: [],
+    // The event, its deliveries and the workers' NOTIFY in one call (the deliveries as one JSON
+    // parameter), as the outbox wrote them in one statement before. The difference is planning:
+    // an application's transaction sends resthooks' statements unnamed (its driver's choice), so
+    // PostgreSQL planned that statement at every event, while PL/pgSQL plans the function's
+    // statements once per connection. The columns are named: a later migration that adds a
+    // column to resthooks_deliveries replaces the function (CREATE OR REPLACE) if it must be
+    // written at dispatch.
+    postgres: [
+      `CREATE FUNCTION resthooks_write_event(
+        p_id TEXT, p_name TEXT, p_owner TEXT, p_data TEXT, p_ref TEXT, p_created_at BIGINT,
+        p_deliveries JSON, p_work_channel TEXT
+      ) RETURNS INTEGER LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO resthooks_events (id, name, owner, data, ref, created_at)
+        VALUES (p_id, p_name, p_owner, p_data, p_ref, p_created_at);
+        INSERT INTO resthooks_deliveries (id, event_id, subscription_id, owner, status, attempts,
+          next_attempt_at, lease_token, body, last_status, last_error, created_at, updated_at)
+        SELECT id, event_id, subscription_id, owner, status, attempts, next_attempt_at,
+          lease_token, body, last_status, last_error, created_at, updated_at
+        FROM json_populate_recordset(NULL::resthooks_deliveries, p_deliveries);
+        IF p_work_channel IS NOT NULL THEN
+          PERFORM pg_notify(p_work_channel, '');
+        END IF;
+        RETURN 1;
+      END
+      $$`,
     ],
   },
 ]

@@ -9,6 +9,7 @@ import type { Schema } from './schema.ts'
  */
 export async function runMigrations(
   db: Kysely<Schema>,
+  dialect: 'sqlite' | 'postgres',
   lock: (trx: Transaction<Schema>) => Promise<void> = async () => {},
 ): Promise<number[]> {
   return db.transaction().execute(async (trx) => {
@@ -26,7 +27,11 @@ export async function runMigrations(
     const applied: number[] = []
     for (const migration of migrations) {
       if (migration.version <= current) continue
-      for (const statement of migration.statements) await sql.raw(statement).execute(trx)
+      const statements = [
+        ...migration.statements,
+        ...(dialect === 'postgres' ? (migration.postgres ?? []) : []),
+      ]
+      for (const statement of statements) await sql.raw(statement).execute(trx)
       await trx
         .insertInto('resthooks_migrations')
         .values({ version: migration.version, name: migration.name, applied_at: Date.now() })

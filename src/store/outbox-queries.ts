@@ -4,6 +4,14 @@ import type { DeliveryTable, EventTable, SubscriptionTable } from './schema.ts'
 
 type Dialect = 'sqlite' | 'postgres'
 
+/** How a store tells other processes' workers that deliveries are due (PostgreSQL's NOTIFY). */
+export interface WorkSignal {
+  /** The SQL expression that signals, e.g. `pg_notify('resthooks_work', '')`. */
+  sql: string
+  /** The channel it notifies. */
+  channel: string
+}
+
 /**
  * The outbox's statements run inside the application's transactions, once per model change, so
  * they are written as plain SQL of fixed text (prepared once by the driver, nothing to build
@@ -88,19 +96,30 @@ function deliveryValues(rows: readonly DeliveryTable[]): unknown[] {
 /**
  * Writes the event and its deliveries all or nothing, even when the application catches an
  * error and commits the rest of its transaction. On PostgreSQL that is one statement (the
- * deliveries travel as one JSON parameter), which also signals the workers (`workSignal`, a SQL
- * expression such as a NOTIFY, delivered when the transaction commits). It returns a plain
- * column rather than the NOTIFY's `void`, which some clients (Prisma) cannot read. On SQLite, where a
- * statement inserts into one table, the inserts share a savepoint.
+ * deliveries travel as one JSON parameter), which also signals the workers (`workSignal`, a
+ * NOTIFY, delivered when the transaction commits): with `viaFunction` (migration 4 applied) a call
+ * of `resthooks_write_event`, whose statements PostgreSQL plans once per connection, else the
+ * same work as one statement of CTEs, planned at every call when it goes unnamed (as it does in
+ * an application's transaction). Either returns a plain column rather than the NOTIFY's `void`,
+ * which some clients (Prisma) cannot read. On SQLite, where a statement inserts into one table,
+ * the inserts share a savepoint.
  */
 export async function writeEvent(
   dialect: Dialect,
   executor: SqlExecutor,
   event: EventTable,
   deliveries: readonly DeliveryTable[],
-  workSignal: string | null,
+  workSignal: WorkSignal | null,
+  viaFunction = false,
 ): Promise<void> {
   if (dialect === 'postgres') {
+    if (viaFunction && deliveries.length > 0) {
+      await executor.executeSql(
+        `${PREPARED_STATEMENT}\nSELECT resthooks_write_event($1, $2, $3, $4, $5, $6, $7, $8) AS written`,
+        [...eventValues(event), JSON.stringify(deliveries), workSignal?.channel ?? null],
+      )
+      return
+    }
     if (deliveries.length === 0) {
       await executor.executeSql(
         `${PREPARED_STATEMENT}\nINSERT INTO resthooks_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -115,7 +134,7 @@ export async function writeEvent(
         INSERT INTO resthooks_deliveries (${DELIVERY_COLUMNS})
         SELECT ${DELIVERY_COLUMNS} FROM json_populate_recordset(NULL::resthooks_deliveries, $7::json)
       )
-      SELECT 1 AS written${workSignal ? ` FROM (SELECT ${workSignal}) AS signal` : ''}`,
+      SELECT 1 AS written${workSignal ? ` FROM (SELECT ${workSignal.sql}) AS signal` : ''}`,
       [...eventValues(event), JSON.stringify(deliveries)],
     )
     return
@@ -145,5 +164,5 @@ export async function writeEvent(
     throw error
   }
   await executor.executeSql('RELEASE SAVEPOINT resthooks_outbox', [])
-  if (workSignal !== null) await executor.executeSql(`SELECT ${workSignal}`, [])
+  if (workSignal !== null) await executor.executeSql(`SELECT ${workSignal.sql}`, [])
 }

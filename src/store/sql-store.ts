@@ -4,6 +4,7 @@ import type { SqlExecutor } from '../tx/sql-executor.ts'
 import { createAdminQueries } from './admin-queries.ts'
 import * as deliveries from './delivery-queries.ts'
 import * as events from './event-queries.ts'
+import type { WorkSignal } from './outbox-queries.ts'
 import * as outbox from './outbox-queries.ts'
 import type { Schema } from './schema.ts'
 import * as service from './service-queries.ts'
@@ -20,11 +21,13 @@ export interface SqlStoreParts {
    * effect when the executor's transaction commits. Stores without a signal poll instead.
    */
   signalWork?: (executor: SqlExecutor) => Promise<void>
+  /** The signal behind `signalWork`, so that the outbox can fold it into its own statement. */
+  workSignal?: WorkSignal
   /**
-   * The SQL expression behind `signalWork` (e.g. a `pg_notify(…)` call), so that the outbox can
-   * fold the signal into its own statement.
+   * Whether the database has the outbox function (`resthooks_write_event`, PostgreSQL's
+   * migration 4); without it the outbox writes with a statement of its own.
    */
-  workSignal?: string
+  hasOutboxFunction?: () => Promise<boolean>
   /**
    * Called once deliveries are written, maybe in a transaction still open (the application's
    * `{ tx }`), for a store whose watch cannot see this process's own commits.
@@ -65,7 +68,8 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     findMatchingSubscriptions: (executor, patterns, owner) =>
       outbox.findMatchingSubscriptions(dialect, executor, patterns, owner),
     writeEvent: async (executor, event, rows) => {
-      await outbox.writeEvent(dialect, executor, event, rows, parts.workSignal ?? null)
+      const viaFunction = rows.length > 0 && (await parts.hasOutboxFunction?.()) === true
+      await outbox.writeEvent(dialect, executor, event, rows, parts.workSignal ?? null, viaFunction)
       if (rows.length > 0) parts.wroteDeliveries?.()
     },
     claimDeliveries: (limit, leaseMs, now, only) =>

@@ -130,6 +130,77 @@ describe('the transactional outbox on PostgreSQL', () => {
     expect(await counts()).toEqual([0, 0, 0])
   })
 
+  it('the event and its deliveries are written by one call: rolled back to a savepoint, neither stays', async () => {
+    await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
+    await pool.query(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
+      FOR EACH ROW EXECUTE FUNCTION refuse()`)
+    await inTransaction(async (client) => {
+      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+      await client.query('SAVEPOINT before_hook')
+      await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(
+        'refused',
+      )
+      // The application chooses to keep its change without the hook: the event, inserted
+      // before the deliveries failed, goes with them.
+      await client.query('ROLLBACK TO SAVEPOINT before_hook')
+    })
+    expect(await counts()).toEqual([1, 0, 0])
+  })
+
+  it('in the application’s transaction the outbox goes through the resthooks_write_event function (migration 4)', async () => {
+    // Replaced by one that refuses, to see that it is the one called.
+    await pool.query(`CREATE OR REPLACE FUNCTION resthooks_write_event(
+        p_id TEXT, p_name TEXT, p_owner TEXT, p_data TEXT, p_ref TEXT, p_created_at BIGINT,
+        p_deliveries JSON, p_work_channel TEXT
+      ) RETURNS INTEGER LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the function'; END $$`)
+    const client = await pool.connect()
+    try {
+      await client.query('BEGIN')
+      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+      await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(
+        'the function',
+      )
+      await client.query('ROLLBACK')
+    } finally {
+      client.release()
+    }
+    expect(await counts()).toEqual([0, 0, 0])
+  })
+
+  it('a database without the outbox function (another process runs an older schema) still gets every event', async () => {
+    await pool.query(`DELETE FROM resthooks_migrations WHERE version >= 4`)
+    await pool.query(
+      'DROP FUNCTION resthooks_write_event(TEXT, TEXT, TEXT, TEXT, TEXT, BIGINT, JSON, TEXT)',
+    )
+    // A store that did not migrate in this process: it finds out for itself.
+    const older = createHooks({
+      store: postgresStore({ pool }),
+      events: { ...bookEvents },
+      allowTargets: ['127.0.0.0/8'],
+    })
+    try {
+      await inTransaction(async (client) => {
+        await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+        await older.modelEvent('Book', 'created', book, { tx: client })
+      })
+      expect(await counts()).toEqual([1, 1, 2])
+      // Migrating brings the function back, and the store uses it from then on.
+      await older.migrate()
+      await inTransaction(async (client) => {
+        await client.query('INSERT INTO book VALUES ($1, $2, $3)', [8, 'Persuasion', 'u1'])
+        await older.modelEvent('Book', 'created', { ...book, id: 8 }, { tx: client })
+      })
+      expect(await counts()).toEqual([2, 2, 4])
+      const { rows } = await pool.query(
+        `SELECT to_regprocedure('resthooks_write_event(text, text, text, text, text, bigint, json, text)') IS NOT NULL AS present`,
+      )
+      expect(rows[0].present).toBe(true)
+    } finally {
+      await older.close()
+    }
+  })
+
   it('a pg.Pool as tx is refused with a clear error, and nothing is written', async () => {
     await expect(hooks.modelEvent('Book', 'created', book, { tx: pool })).rejects.toThrow(
       /options.tx is a pg.Pool, which cannot hold a transaction/,

@@ -37,7 +37,10 @@ export interface PostgresStoreOptions {
 }
 
 /** Tells the workers listening on WORK_CHANNEL that deliveries are due. */
-const WORK_SIGNAL = `pg_notify('${WORK_CHANNEL}', '')`
+const WORK_SIGNAL = { sql: `pg_notify('${WORK_CHANNEL}', '')`, channel: WORK_CHANNEL }
+
+/** How long a store that found no outbox function waits before it looks again, in ms. */
+const OUTBOX_FUNCTION_RECHECK_MS = 10_000
 
 /**
  * The PostgreSQL store, over `pg`: any number of API and worker processes on any number of
@@ -80,19 +83,43 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
   })
   const listener = createWorkListener(() => new pg.Client(pool.options))
 
+  // Whether migration 4's outbox function exists: known once this store migrated, else asked
+  // once, and again every 10 s while it is missing (another process may migrate meanwhile).
+  let outboxFunction: Promise<boolean> | null = null
+  let outboxFunctionCheckedAt = 0
+  const hasOutboxFunction = async (): Promise<boolean> => {
+    const known = outboxFunction
+    if (known && (await known)) return true
+    if (known && Date.now() - outboxFunctionCheckedAt < OUTBOX_FUNCTION_RECHECK_MS) return false
+    outboxFunctionCheckedAt = Date.now()
+    const check = sql<{ present: boolean }>`SELECT to_regprocedure(
+        'resthooks_write_event(text, text, text, text, text, bigint, json, text)'
+      ) IS NOT NULL AS present`
+      .execute(db)
+      // Not known: the outbox statement works either way.
+      .then(
+        ({ rows }) => rows[0]?.present === true,
+        () => false,
+      )
+    outboxFunction = check
+    return check
+  }
+
   return createSqlStore({
     dialect: 'postgres',
     db,
     migrate: async () => {
-      await runMigrations(db, async (trx) => {
+      await runMigrations(db, 'postgres', async (trx) => {
         // Concurrent migrators wait here, then find the migrations applied.
         await sql`SELECT pg_advisory_xact_lock(hashtext('resthooks.migrations'))`.execute(trx)
       })
+      outboxFunction = Promise.resolve(true)
     },
+    hasOutboxFunction,
     // Delivered to listeners when the writing transaction commits; never if it rolls back.
     workSignal: WORK_SIGNAL,
     signalWork: async (executor) => {
-      await executor.executeSql(`SELECT ${WORK_SIGNAL}`, [])
+      await executor.executeSql(`SELECT ${WORK_SIGNAL.sql}`, [])
     },
     watchForWork: (onWork) => listener.watch(onWork),
     close: async () => {

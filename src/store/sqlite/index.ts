@@ -135,7 +135,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     dialect: 'sqlite',
     db,
     migrate: async () => {
-      await runMigrations(db)
+      await runMigrations(db, 'sqlite')
     },
     bookkeeping: (work) => {
       // A worker runs here: its commits, many and small, leave the WAL's checkpoints to a thread.
