@@ -27,7 +27,7 @@ export interface SqlStoreParts {
    * Whether the database has the outbox function (`resthooks_write_event`, PostgreSQL's
    * migration 4); without it the outbox writes with a statement of its own.
    */
-  hasOutboxFunction?: () => Promise<boolean>
+  hasOutboxFunction?: (executor: SqlExecutor) => Promise<boolean>
   /**
    * Called once deliveries are written, maybe in a transaction still open (the application's
    * `{ tx }`), for a store whose watch cannot see this process's own commits.
@@ -68,7 +68,7 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     findMatchingSubscriptions: (executor, patterns, owner) =>
       outbox.findMatchingSubscriptions(dialect, executor, patterns, owner),
     writeEvent: async (executor, event, rows) => {
-      const viaFunction = rows.length > 0 && (await parts.hasOutboxFunction?.()) === true
+      const viaFunction = rows.length > 0 && (await parts.hasOutboxFunction?.(executor)) === true
       await outbox.writeEvent(dialect, executor, event, rows, parts.workSignal ?? null, viaFunction)
       if (rows.length > 0) parts.wroteDeliveries?.()
     },

@@ -201,6 +201,33 @@ describe('the transactional outbox on PostgreSQL', () => {
     }
   })
 
+  it('a store that did not migrate in this process asks about the function in the event’s own transaction, not through a pool the application holds', async () => {
+    // One connection in all, held by the application's transaction: a question asked on another
+    // connection of the pool would wait for it forever.
+    const single = new pg.Pool({ connectionString: database.url, max: 1 })
+    const other = createHooks({
+      store: postgresStore({ pool: single }),
+      events: { ...bookEvents },
+      allowTargets: ['127.0.0.0/8'],
+    })
+    try {
+      const client = await single.connect()
+      try {
+        await client.query('BEGIN')
+        await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+        const written = await other.modelEvent('Book', 'created', book, { tx: client })
+        expect(written?.deliveries).toBe(2)
+        await client.query('COMMIT')
+      } finally {
+        client.release()
+      }
+      expect(await counts()).toEqual([1, 1, 2])
+    } finally {
+      await other.close()
+      await single.end()
+    }
+  }, 10_000)
+
   it('a pg.Pool as tx is refused with a clear error, and nothing is written', async () => {
     await expect(hooks.modelEvent('Book', 'created', book, { tx: pool })).rejects.toThrow(
       /options.tx is a pg.Pool, which cannot hold a transaction/,

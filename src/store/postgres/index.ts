@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { ConfigurationError } from '../../errors.ts'
+import type { SqlExecutor } from '../../tx/sql-executor.ts'
 import { runMigrations } from '../migrator.ts'
 import { PREPARED_STATEMENT } from '../prepared-statement.ts'
 import type { Schema } from '../schema.ts'
@@ -41,6 +42,13 @@ const WORK_SIGNAL = { sql: `pg_notify('${WORK_CHANNEL}', '')`, channel: WORK_CHA
 
 /** How long a store that found no outbox function waits before it looks again, in ms. */
 const OUTBOX_FUNCTION_RECHECK_MS = 10_000
+/**
+ * Whether the outbox function of migration 4 exists, as 1 or 0 (an integer every bridged client
+ * reads alike); `to_regprocedure` answers null for a missing function rather than failing.
+ */
+const OUTBOX_FUNCTION_PRESENT = `SELECT (to_regprocedure(
+  'resthooks_write_event(text, text, text, text, text, bigint, json, text)'
+) IS NOT NULL)::int AS present`
 
 /**
  * The PostgreSQL store, over `pg`: any number of API and worker processes on any number of
@@ -84,25 +92,25 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
   const listener = createWorkListener(() => new pg.Client(pool.options))
 
   // Whether migration 4's outbox function exists: known once this store migrated, else asked
-  // once, and again every 10 s while it is missing (another process may migrate meanwhile).
-  let outboxFunction: Promise<boolean> | null = null
+  // at the first event, and again every 10 s while it is missing (another process may migrate
+  // meanwhile). Asked through the event's own executor: a connection of the store's pool could be
+  // one the application's transactions are all waiting for.
+  let outboxFunction: boolean | undefined
   let outboxFunctionCheckedAt = 0
-  const hasOutboxFunction = async (): Promise<boolean> => {
-    const known = outboxFunction
-    if (known && (await known)) return true
-    if (known && Date.now() - outboxFunctionCheckedAt < OUTBOX_FUNCTION_RECHECK_MS) return false
+  const hasOutboxFunction = async (executor: SqlExecutor): Promise<boolean> => {
+    if (outboxFunction === true) return true
+    if (
+      outboxFunction === false &&
+      Date.now() - outboxFunctionCheckedAt < OUTBOX_FUNCTION_RECHECK_MS
+    ) {
+      return false
+    }
+    const { rows } = await executor.executeSql(OUTBOX_FUNCTION_PRESENT, [])
+    const present = Number((rows[0] as { present?: unknown } | undefined)?.present) === 1
+    // The answer of a check that failed is not kept: the next event asks again.
+    outboxFunction = present
     outboxFunctionCheckedAt = Date.now()
-    const check = sql<{ present: boolean }>`SELECT to_regprocedure(
-        'resthooks_write_event(text, text, text, text, text, bigint, json, text)'
-      ) IS NOT NULL AS present`
-      .execute(db)
-      // Not known: the outbox statement works either way.
-      .then(
-        ({ rows }) => rows[0]?.present === true,
-        () => false,
-      )
-    outboxFunction = check
-    return check
+    return present
   }
 
   return createSqlStore({
@@ -113,7 +121,7 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
         // Concurrent migrators wait here, then find the migrations applied.
         await sql`SELECT pg_advisory_xact_lock(hashtext('resthooks.migrations'))`.execute(trx)
       })
-      outboxFunction = Promise.resolve(true)
+      outboxFunction = true
     },
     hasOutboxFunction,
     // Delivered to listeners when the writing transaction commits; never if it rolls back.
