@@ -64,6 +64,20 @@ async function inTransaction(fn: (client: pg.PoolClient) => Promise<void>, commi
   }
 }
 
+/** Makes every insert into resthooks_deliveries fail with 'refused'. */
+async function refuseDeliveries(): Promise<void> {
+  await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
+  await pool.query(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
+    FOR EACH ROW EXECUTE FUNCTION refuse()`)
+}
+
+/** In `client`'s open transaction: the book's row, then its event, which must fail with `error`. */
+async function bookWithFailingEvent(client: pg.PoolClient, error: string): Promise<void> {
+  await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+  await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(error)
+}
+
 describe('the transactional outbox on PostgreSQL', () => {
   it('pg client: a rollback leaves no event and no delivery, a commit leaves one per subscription', async () => {
     await inTransaction(async (client) => {
@@ -108,17 +122,11 @@ describe('the transactional outbox on PostgreSQL', () => {
   })
 
   it('a failed outbox write aborts the application transaction: the change cannot commit without its hook', async () => {
-    await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
-      $$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
-    await pool.query(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
-      FOR EACH ROW EXECUTE FUNCTION refuse()`)
+    await refuseDeliveries()
     const client = await pool.connect()
     try {
       await client.query('BEGIN')
-      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
-      await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(
-        'refused',
-      )
+      await bookWithFailingEvent(client, 'refused')
       // The event and its deliveries are one statement: it failed, and with it (as any failed
       // statement in PostgreSQL) the transaction. Catching the error does not let the book in.
       await expect(client.query('SELECT 1')).rejects.toThrow(/current transaction is aborted/)
@@ -131,10 +139,7 @@ describe('the transactional outbox on PostgreSQL', () => {
   })
 
   it('the event and its deliveries are written by one call: rolled back to a savepoint, neither stays', async () => {
-    await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
-      $$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
-    await pool.query(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
-      FOR EACH ROW EXECUTE FUNCTION refuse()`)
+    await refuseDeliveries()
     await inTransaction(async (client) => {
       await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
       await client.query('SAVEPOINT before_hook')
@@ -157,10 +162,7 @@ describe('the transactional outbox on PostgreSQL', () => {
     const client = await pool.connect()
     try {
       await client.query('BEGIN')
-      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
-      await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(
-        'the function',
-      )
+      await bookWithFailingEvent(client, 'the function')
       await client.query('ROLLBACK')
     } finally {
       client.release()
