@@ -213,6 +213,15 @@ export async function rawBaseline(
 // ---------------------------------------------------------------------------------------------
 // Output
 
+/** The median of `values` (the mean of the middle two of an even number); 0 for none. */
+export function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
 export function fmt(rate: number): string {
   return Math.round(rate).toLocaleString('en-US')
 }

@@ -60,6 +60,7 @@ import {
   forkChild,
   type IpcChild,
   machineLine,
+  medianOf,
   PGBOSS_QUEUE,
   positiveInt,
   printTable,
@@ -673,13 +674,7 @@ function median(rounds: readonly RunResult[]): RunResult {
 
 /** The median of the rounds' ratios to the baseline round run right before each. */
 function ofRaw(rounds: readonly RunResult[]): number {
-  const ratios = rounds
-    .map((run) => (run.baseline ? rate(run) / rate(run.baseline) : Number.NaN))
-    .sort((a, b) => a - b)
-  const middle = Math.floor(ratios.length / 2)
-  return ratios.length % 2 === 1
-    ? (ratios[middle] ?? Number.NaN)
-    : ((ratios[middle - 1] ?? Number.NaN) + (ratios[middle] ?? Number.NaN)) / 2
+  return medianOf(rounds.map((run) => (run.baseline ? rate(run) / rate(run.baseline) : Number.NaN)))
 }
 
 function print(cluster: Cluster, one: RunResult[], many: RunResult[], boss: RunResult[]): void {

@@ -25,6 +25,7 @@ import {
   book,
   fmt,
   machineLine,
+  medianOf,
   positiveInt,
   printTable,
   rawBaseline,
@@ -39,14 +40,6 @@ const SUBSCRIPTIONS = positiveInt('BENCH_SUBSCRIPTIONS', 5)
 const CONCURRENCY = positiveInt('BENCH_CONCURRENCY', 50)
 const DELIVERIES = EVENTS * SUBSCRIPTIONS
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3)
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
-}
 
 // ---------------------------------------------------------------------------------------------
 // (b) resthooks on SQLite
@@ -110,12 +103,12 @@ async function main(): Promise<void> {
     const warmup = rounds.shift()
 
     const ratios = rounds.map((round) => round.delivery / round.raw)
-    const ratio = median(ratios)
+    const ratio = medianOf(ratios)
     // The round whose ratio is the median: its rates are the ones reported.
     const shown = rounds[ratios.indexOf(ratio)] ?? {
-      raw: median(rounds.map((round) => round.raw)),
-      dispatch: median(rounds.map((round) => round.dispatch)),
-      delivery: median(rounds.map((round) => round.delivery)),
+      raw: medianOf(rounds.map((round) => round.raw)),
+      dispatch: medianOf(rounds.map((round) => round.dispatch)),
+      delivery: medianOf(rounds.map((round) => round.delivery)),
     }
     console.log(machineLine())
     console.log(
