@@ -4,12 +4,12 @@ import type { DeliveryTable, EventTable, SubscriptionTable } from './schema.ts'
 
 type Dialect = 'sqlite' | 'postgres'
 
-/** How a store tells other processes' workers that deliveries are due (PostgreSQL's NOTIFY). */
-export interface WorkSignal {
-  /** The SQL expression that signals, e.g. `pg_notify('resthooks_work', '')`. */
-  sql: string
-  /** The channel it notifies. */
-  channel: string
+/**
+ * The SQL expression that tells the workers listening on `channel` (PostgreSQL's LISTEN) that
+ * deliveries are due; delivered when the transaction commits, never if it rolls back.
+ */
+export function notifySql(channel: string): string {
+  return `pg_notify('${channel}', '')`
 }
 
 /**
@@ -96,8 +96,8 @@ function deliveryValues(rows: readonly DeliveryTable[]): unknown[] {
 /**
  * Writes the event and its deliveries all or nothing, even when the application catches an
  * error and commits the rest of its transaction. On PostgreSQL that is one statement (the
- * deliveries travel as one JSON parameter), which also signals the workers (`workSignal`, a
- * NOTIFY, delivered when the transaction commits): with `viaFunction` (migration 4 applied) a call
+ * deliveries travel as one JSON parameter), which also signals the workers (a NOTIFY on
+ * `workChannel`, delivered when the transaction commits): with `viaFunction` (migration 4 applied) a call
  * of `resthooks_write_event`, whose statements PostgreSQL plans once per connection, else the
  * same work as one statement of CTEs, planned at every call when it goes unnamed (as it does in
  * an application's transaction). Either returns a plain column rather than the NOTIFY's `void`,
@@ -109,21 +109,21 @@ export async function writeEvent(
   executor: SqlExecutor,
   event: EventTable,
   deliveries: readonly DeliveryTable[],
-  workSignal: WorkSignal | null,
+  workChannel: string | null,
   viaFunction = false,
 ): Promise<void> {
   if (dialect === 'postgres') {
-    if (viaFunction && deliveries.length > 0) {
-      await executor.executeSql(
-        `${PREPARED_STATEMENT}\nSELECT resthooks_write_event($1, $2, $3, $4, $5, $6, $7, $8) AS written`,
-        [...eventValues(event), JSON.stringify(deliveries), workSignal?.channel ?? null],
-      )
-      return
-    }
     if (deliveries.length === 0) {
       await executor.executeSql(
         `${PREPARED_STATEMENT}\nINSERT INTO resthooks_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
         eventValues(event),
+      )
+      return
+    }
+    if (viaFunction) {
+      await executor.executeSql(
+        `${PREPARED_STATEMENT}\nSELECT resthooks_write_event($1, $2, $3, $4, $5, $6, $7, $8) AS written`,
+        [...eventValues(event), JSON.stringify(deliveries), workChannel],
       )
       return
     }
@@ -134,7 +134,7 @@ export async function writeEvent(
         INSERT INTO resthooks_deliveries (${DELIVERY_COLUMNS})
         SELECT ${DELIVERY_COLUMNS} FROM json_populate_recordset(NULL::resthooks_deliveries, $7::json)
       )
-      SELECT 1 AS written${workSignal ? ` FROM (SELECT ${workSignal.sql}) AS signal` : ''}`,
+      SELECT 1 AS written${workChannel ? ` FROM (SELECT ${notifySql(workChannel)}) AS signal` : ''}`,
       [...eventValues(event), JSON.stringify(deliveries)],
     )
     return
@@ -164,5 +164,4 @@ export async function writeEvent(
     throw error
   }
   await executor.executeSql('RELEASE SAVEPOINT resthooks_outbox', [])
-  if (workSignal !== null) await executor.executeSql(`SELECT ${workSignal.sql}`, [])
 }

@@ -4,7 +4,6 @@ import type { SqlExecutor } from '../tx/sql-executor.ts'
 import { createAdminQueries } from './admin-queries.ts'
 import * as deliveries from './delivery-queries.ts'
 import * as events from './event-queries.ts'
-import type { WorkSignal } from './outbox-queries.ts'
 import * as outbox from './outbox-queries.ts'
 import type { Schema } from './schema.ts'
 import * as service from './service-queries.ts'
@@ -21,8 +20,8 @@ export interface SqlStoreParts {
    * effect when the executor's transaction commits. Stores without a signal poll instead.
    */
   signalWork?: (executor: SqlExecutor) => Promise<void>
-  /** The signal behind `signalWork`, so that the outbox can fold it into its own statement. */
-  workSignal?: WorkSignal
+  /** The NOTIFY channel behind `signalWork`, so that the outbox can fold it into its own write. */
+  workChannel?: string
   /**
    * Whether the database has the outbox function (`resthooks_write_event`, PostgreSQL's
    * migration 4); without it the outbox writes with a statement of its own.
@@ -69,7 +68,14 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       outbox.findMatchingSubscriptions(dialect, executor, patterns, owner),
     writeEvent: async (executor, event, rows) => {
       const viaFunction = rows.length > 0 && (await parts.hasOutboxFunction?.(executor)) === true
-      await outbox.writeEvent(dialect, executor, event, rows, parts.workSignal ?? null, viaFunction)
+      await outbox.writeEvent(
+        dialect,
+        executor,
+        event,
+        rows,
+        parts.workChannel ?? null,
+        viaFunction,
+      )
       if (rows.length > 0) parts.wroteDeliveries?.()
     },
     claimDeliveries: (limit, leaseMs, now, only) =>

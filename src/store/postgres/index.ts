@@ -4,6 +4,7 @@ import pg from 'pg'
 import { ConfigurationError } from '../../errors.ts'
 import type { SqlExecutor } from '../../tx/sql-executor.ts'
 import { runMigrations } from '../migrator.ts'
+import { notifySql } from '../outbox-queries.ts'
 import { PREPARED_STATEMENT } from '../prepared-statement.ts'
 import type { Schema } from '../schema.ts'
 import { createSqlStore } from '../sql-store.ts'
@@ -36,9 +37,6 @@ export interface PostgresStoreOptions {
    */
   preparedStatements?: boolean
 }
-
-/** Tells the workers listening on WORK_CHANNEL that deliveries are due. */
-const WORK_SIGNAL = { sql: `pg_notify('${WORK_CHANNEL}', '')`, channel: WORK_CHANNEL }
 
 /** How long a store that found no outbox function waits before it looks again, in ms. */
 const OUTBOX_FUNCTION_RECHECK_MS = 10_000
@@ -125,9 +123,9 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
     },
     hasOutboxFunction,
     // Delivered to listeners when the writing transaction commits; never if it rolls back.
-    workSignal: WORK_SIGNAL,
+    workChannel: WORK_CHANNEL,
     signalWork: async (executor) => {
-      await executor.executeSql(`SELECT ${WORK_SIGNAL.sql}`, [])
+      await executor.executeSql(`SELECT ${notifySql(WORK_CHANNEL)}`, [])
     },
     watchForWork: (onWork) => listener.watch(onWork),
     close: async () => {
