@@ -1,5 +1,4 @@
 import type { Dispatcher } from 'undici'
-import { request } from 'undici'
 
 /** One HTTP request of a delivery attempt. */
 export interface TransportRequest {
@@ -29,44 +28,132 @@ export const RESPONSE_BODY_LIMIT = 8 * 1024
 // Reading a little past the kept part lets the connection be reused; beyond it, it is closed.
 const DRAIN_LIMIT = 64 * 1024
 
-/** The default transport: undici over the given dispatcher (keep-alive, SSRF guard). */
+/**
+ * The default transport: undici over the given dispatcher (keep-alive, SSRF guard).
+ *
+ * It dispatches with a handler of its own rather than through undici's `request()`, whose
+ * response body is a Node stream (and whose handler an async resource): at thousands of
+ * deliveries/s, that machinery was about a third of the client's CPU per request (a one-off
+ * script, 20,000 POSTs at 50 in flight: 48 µs against 33 µs per request; docs/performance.md).
+ */
 export function undiciTransport(dispatcher: Dispatcher): Transport {
-  return async ({ url, method, headers, body, signal }) => {
-    const response = await request(url, { method, headers, body, signal, dispatcher })
-    const length = Number(response.headers['content-length'])
-    if (Number.isSafeInteger(length) && length <= DRAIN_LIMIT) {
-      // A short body of known length (the common case) in one read: undici fails the request
-      // if the body does not match its content-length, so this reads at most DRAIN_LIMIT bytes.
-      const bytes = Buffer.from(await response.body.arrayBuffer())
-      return {
-        status: response.statusCode,
-        headers: flattenHeaders(response.headers),
-        body: bytes.subarray(0, RESPONSE_BODY_LIMIT).toString('utf8'),
-      }
+  return ({ url, method, headers, body, signal }) => {
+    const target = new URL(url)
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      return Promise.reject(new Error(`Invalid URL protocol: ${target.protocol}`))
     }
-    const chunks: Buffer[] = []
-    let kept = 0
-    let read = 0
-    // Leaving the loop early destroys the body and with it the connection.
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      read += chunk.length
-      if (kept < RESPONSE_BODY_LIMIT) {
-        chunks.push(chunk)
-        kept += chunk.length
-      }
-      if (read > DRAIN_LIMIT) break
-    }
-    const text = Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8')
-    return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text }
+    return new Promise<TransportResponse>((resolve, reject) => {
+      dispatcher.dispatch(
+        {
+          origin: target.origin,
+          path: `${target.pathname}${target.search}`,
+          method,
+          headers,
+          body,
+        },
+        new ResponseReader(signal, resolve, reject),
+      )
+    })
   }
 }
 
+/**
+ * Collects one response for {@link undiciTransport}: its status, its headers flattened, and the
+ * first RESPONSE_BODY_LIMIT bytes of its body. A body longer than DRAIN_LIMIT is not read to
+ * its end: the request is aborted there, which closes the connection, and the response counts
+ * with what was kept.
+ */
+class ResponseReader implements Dispatcher.DispatchHandler {
+  readonly #signal: AbortSignal
+  readonly #resolve: (response: TransportResponse) => void
+  readonly #reject: (error: unknown) => void
+  #controller: Dispatcher.DispatchController | null = null
+  #status = 0
+  #headers: Record<string, string> = {}
+  readonly #chunks: Buffer[] = []
+  #kept = 0
+  #read = 0
+  #settled = false
+
+  constructor(
+    signal: AbortSignal,
+    resolve: (response: TransportResponse) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#signal = signal
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  readonly #onAbort = (): void => {
+    this.#controller?.abort(this.#signal.reason)
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    // Called again if undici retries the request on another connection.
+    this.#controller = controller
+    if (this.#signal.aborted) {
+      controller.abort(this.#signal.reason)
+      return
+    }
+    this.#signal.addEventListener('abort', this.#onAbort)
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    // 1xx answers (103 Early Hints) come before the response itself.
+    if (statusCode < 200) return
+    this.#status = statusCode
+    this.#headers = flattenHeaders(headers)
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return
+    this.#read += chunk.length
+    if (this.#kept < RESPONSE_BODY_LIMIT) {
+      this.#chunks.push(chunk)
+      this.#kept += chunk.length
+    }
+    if (this.#read > DRAIN_LIMIT) {
+      this.#settle()
+      controller.abort(new Error('response body not read past 64 KiB'))
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#settle()
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    this.#reject(error)
+  }
+
+  #settle(): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    const bytes = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks)
+    this.#resolve({
+      status: this.#status,
+      headers: this.#headers,
+      body: bytes ? bytes.subarray(0, RESPONSE_BODY_LIMIT).toString('utf8') : '',
+    })
+  }
+}
+
+/** One string per header name (repeated headers joined by ", "), as own properties only. */
 function flattenHeaders(
   headers: Record<string, string | string[] | undefined>,
 ): Record<string, string> {
-  const flat: Record<string, string> = {}
+  const flat: [string, string][] = []
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value
+    if (value !== undefined) flat.push([name, Array.isArray(value) ? value.join(', ') : value])
   }
-  return flat
+  return Object.fromEntries(flat)
 }
