@@ -174,7 +174,7 @@ describe('undiciTransport', () => {
     })
   })
 
-  it('fails with the connection error when nothing listens, and for a non-HTTP URL', async () => {
+  it('fails with the connection error when nothing listens, and for a non-HTTP or unparsable URL', async () => {
     const closed = createServer()
     closed.listen(0, '127.0.0.1')
     await once(closed, 'listening')
@@ -199,6 +199,15 @@ describe('undiciTransport', () => {
         signal: new AbortController().signal,
       }),
     ).rejects.toThrow('Invalid URL protocol')
+    // a promise that rejects, never a throw from the call itself
+    const unparsable = transport({
+      url: 'not a url',
+      method: 'POST',
+      headers: {},
+      body: '',
+      signal: new AbortController().signal,
+    })
+    await expect(unparsable).rejects.toThrow(TypeError)
   })
 
   it('fails, sending nothing, when a header value cannot be sent', async () => {

@@ -38,7 +38,12 @@ const DRAIN_LIMIT = 64 * 1024
  */
 export function undiciTransport(dispatcher: Dispatcher): Transport {
   return ({ url, method, headers, body, signal }) => {
-    const target = new URL(url)
+    let target: URL
+    try {
+      target = new URL(url)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       return Promise.reject(new Error(`Invalid URL protocol: ${target.protocol}`))
     }
