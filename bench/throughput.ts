@@ -11,6 +11,9 @@
  *   BENCH_EVENTS=2000 BENCH_SUBSCRIPTIONS=5 BENCH_CONCURRENCY=50 node bench/throughput.ts
  *
  * The receiver (bench/receiver.ts) runs in a process of its own. Not a test: it prints a table.
+ * Beside each rate, the CPU time this process spent per request (the baseline's client) and per
+ * delivery (the worker, all its threads): on two shared cores the ratio of rates follows the
+ * ratio of CPU, which moves less from run to run.
  * BENCH_SQLITE_STATEMENTS=1 also prints the SQLite statements of the timed delivery (calls,
  * time, rows; COMMITs included).
  */
@@ -60,6 +63,12 @@ async function dispatchEvents(hooks: Hooks, from: number, count: number): Promis
   return (performance.now() - started) / 1000
 }
 
+/** This process's CPU time (user + system, all threads) since `from`, in µs. */
+function cpuMicros(from: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(from)
+  return user + system
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -84,20 +93,32 @@ async function main(): Promise<void> {
     }
     const statements =
       process.env.BENCH_SQLITE_STATEMENTS === '1' ? countSqliteStatements() : undefined
-    const rounds: { raw: number; dispatch: number; delivery: number }[] = []
+    const rounds: {
+      raw: number
+      dispatch: number
+      delivery: number
+      rawCpu: number
+      deliveryCpu: number
+    }[] = []
     // Round 0 is the warm-up: the same work, not counted.
     for (let round = 0; round <= ROUNDS; round++) {
       const { reached } = await receiver.expect(DELIVERIES)
+      const rawStarted = process.cpuUsage()
       const rawSeconds = await rawBaseline(receiver.url, DELIVERIES, CONCURRENCY, SUBSCRIPTIONS)
+      const rawCpu = cpuMicros(rawStarted)
       await reached
       const dispatchSeconds = await dispatchEvents(hooks, round * EVENTS, EVENTS)
       if (round > 0) statements?.start()
+      const deliveryStarted = process.cpuUsage()
       const deliverySeconds = await deliverAll(hooks, receiver, DELIVERIES, CONCURRENCY)
+      const deliveryCpu = cpuMicros(deliveryStarted)
       statements?.stop()
       rounds.push({
         raw: DELIVERIES / rawSeconds,
         dispatch: EVENTS / dispatchSeconds,
         delivery: DELIVERIES / deliverySeconds,
+        rawCpu: rawCpu / DELIVERIES,
+        deliveryCpu: deliveryCpu / DELIVERIES,
       })
     }
     const warmup = rounds.shift()
@@ -110,19 +131,33 @@ async function main(): Promise<void> {
       dispatch: medianOf(rounds.map((round) => round.dispatch)),
       delivery: medianOf(rounds.map((round) => round.delivery)),
     }
+    const cpuRatio = medianOf(rounds.map((round) => round.rawCpu / round.deliveryCpu))
     console.log(machineLine())
     console.log(
       `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries, concurrency ${CONCURRENCY}, SQLite (synchronous=full, WAL) in ${tmpdir()}; a warm-up round, then ${ROUNDS} rounds of the baseline then resthooks`,
     )
+    console.log(
+      'CPU: of this process (all its threads) while the baseline sent and while resthooks delivered, per request or delivery; the receiver is the same for both',
+    )
     console.log('')
+    const cpu = (round: (typeof rounds)[number]) =>
+      `${round.rawCpu.toFixed(0)} / ${round.deliveryCpu.toFixed(0)} µs`
     const rows: string[][] = [
-      ['round', 'raw undici baseline', 'resthooks dispatch', 'resthooks delivery', 'ratio'],
+      [
+        'round',
+        'raw undici baseline',
+        'resthooks dispatch',
+        'resthooks delivery',
+        'ratio',
+        'CPU: raw / resthooks',
+      ],
       ...(warmup ? [warmup] : []).map((round) => [
         'warm-up',
         `${fmt(round.raw)} req/s`,
         `${fmt(round.dispatch)} events/s`,
         `${fmt(round.delivery)} deliveries/s`,
         `(${(round.delivery / round.raw).toFixed(2)})`,
+        `(${cpu(round)})`,
       ]),
       ...rounds.map((round, i) => [
         String(i + 1),
@@ -130,8 +165,16 @@ async function main(): Promise<void> {
         `${fmt(round.dispatch)} events/s`,
         `${fmt(round.delivery)} deliveries/s`,
         (round.delivery / round.raw).toFixed(2),
+        cpu(round),
       ]),
-      ['median ratio', '', '', '', `${ratio.toFixed(2)} (target ≥ 0.70)`],
+      [
+        'median ratio',
+        '',
+        '',
+        '',
+        `${ratio.toFixed(2)} (target ≥ 0.70)`,
+        `${cpuRatio.toFixed(2)} (raw ÷ resthooks)`,
+      ],
     ]
     printTable(rows)
     if (statements) {
@@ -147,7 +190,7 @@ async function main(): Promise<void> {
       {
         bench: 'throughput',
         measure: 'SQLite, 1 worker (median round)',
-        value: `${fmt(shown.delivery)}/s = ${ratio.toFixed(2)} of raw (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+        value: `${fmt(shown.delivery)}/s = ${ratio.toFixed(2)} of raw (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}; CPU ${cpuRatio.toFixed(2)})`,
         target: '≥ 0.7 of raw',
         met: ratio >= 0.7,
       },
