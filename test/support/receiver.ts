@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type RequestListener,
+  type ServerResponse,
+} from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 /** A request the receiver got. */
@@ -17,11 +23,17 @@ export const pairOf = (request: ReceivedRequest) =>
 /** Decides the answer to one request; the default answers 200. */
 export type Responder = (request: ReceivedRequest, response: ServerResponse) => void
 
+/** Options of {@link startReceiver}. */
+export interface ReceiverOptions {
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  tls?: { key: string; cert: string }
+}
+
 /**
  * A real HTTP receiver on 127.0.0.1, port 0: it records every request and answers through
  * `respond`, which a test may swap at any time.
  */
-export async function startReceiver(respond?: Responder) {
+export async function startReceiver(respond?: Responder, options: ReceiverOptions = {}) {
   const requests: ReceivedRequest[] = []
   const waiters: { count: number; resolve: () => void }[] = []
   let responder: Responder =
@@ -30,7 +42,7 @@ export async function startReceiver(respond?: Responder) {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
     })
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
@@ -50,13 +62,14 @@ export async function startReceiver(respond?: Responder) {
       }
       responder(received, res)
     })
-  })
+  }
+  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener)
   server.keepAliveTimeout = 30_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
     respondWith(next: Responder) {
