@@ -141,6 +141,10 @@ const STATEMENT_KINDS: readonly [string, RegExp][] = [
   // The event and its deliveries in one statement (a data-modifying CTE), should a store do so.
   ['INSERT event + deliveries', /^\s*with\b[\s\S]*\binsert\s+into\b/i],
   ['resthooks_write_event (event + deliveries)', /^\s*select\s+resthooks_write_event\b/i],
+  [
+    'resthooks_dispatch_event (lookup, event, deliveries)',
+    /^\s*select\s+resthooks_dispatch_event\b/i,
+  ],
   ['SELECT pg_notify', /\bpg_notify\b/i],
 ]
 
@@ -426,6 +430,7 @@ function print(result: StoreResult): ReportRow[] {
     'INSERT deliveries',
     'INSERT event + deliveries',
     'resthooks_write_event (event + deliveries)',
+    'resthooks_dispatch_event (lookup, event, deliveries)',
     'SELECT pg_notify',
     'RELEASE',
     'ROLLBACK TO',

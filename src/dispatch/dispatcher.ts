@@ -91,6 +91,12 @@ interface Occurrence {
   only?: SubscriptionTable
 }
 
+/**
+ * Delivery ids offered with an event that the database matches itself (Store.dispatchEvent):
+ * enough for most events in one round trip; a fan-out to more takes a second.
+ */
+const DELIVERY_IDS_OFFERED = 8
+
 /** Turns model changes and custom events into one event row and its delivery rows. */
 export function createDispatcher(deps: DispatcherDeps) {
   const { store, registry } = deps
@@ -142,15 +148,34 @@ export function createDispatcher(deps: DispatcherDeps) {
       ref: occurrence.ref,
       created_at: at,
     }
-    let subscriptions = occurrence.only
-      ? [occurrence.only]
-      : await store.findMatchingSubscriptions(
-          executor,
-          patternsMatching(event.name),
-          occurrence.owner,
-        )
-    if (!occurrence.only) {
-      subscriptions = narrow(subscriptions, event, occurrence)
+    let subscriptions: SubscriptionTable[]
+    if (occurrence.only) {
+      subscriptions = [occurrence.only]
+    } else {
+      const patterns = patternsMatching(event.name)
+      let candidates: SubscriptionTable[] | undefined
+      if (store.dispatchEvent && !occurrence.bodyFor && !deps.match) {
+        // One round trip where the database can (PostgreSQL): the lookup and the write together.
+        let ids = DELIVERY_IDS_OFFERED
+        for (;;) {
+          const deliveryIds = Array.from({ length: ids }, () => newId('dlv'))
+          const dispatched = await store.dispatchEvent(executor, event, patterns, deliveryIds)
+          if (dispatched === null) break
+          if ('written' in dispatched) return { id: event.id, deliveries: dispatched.written }
+          if ('candidates' in dispatched) {
+            candidates = dispatched.candidates
+            break
+          }
+          // More matches than ids (a fan-out): as many as it found, and a few more in case
+          // subscriptions are added meanwhile.
+          ids = dispatched.needIds + DELIVERY_IDS_OFFERED
+        }
+      }
+      subscriptions = narrow(
+        candidates ?? (await store.findMatchingSubscriptions(executor, patterns, occurrence.owner)),
+        event,
+        occurrence,
+      )
     }
     const deliveries: DeliveryTable[] = subscriptions.map((subscription) => ({
       id: newId('dlv'),

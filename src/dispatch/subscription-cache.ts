@@ -64,5 +64,9 @@ export function withSubscriptionCache(store: Store, maxAgeMs: number, clock: () 
     },
   }
   // Everything else is the store's own (its db, dialect, admin queries, …).
-  return Object.assign(Object.create(store) as Store, cached)
+  const wrapped = Object.assign(Object.create(store) as Store, cached)
+  // Dispatch looks up through the cache, then writes, rather than letting the database match
+  // (PostgreSQL's one-call dispatch), whose answer the cache would not see.
+  Object.defineProperty(wrapped, 'dispatchEvent', { value: undefined })
+  return wrapped
 }

@@ -151,4 +151,72 @@ export const migrations: readonly Migration[] = [
       $$`,
     ],
   },
+  {
+    version: 5,
+    name: 'dispatch in one call on PostgreSQL: the lookup of matching subscriptions and the write',
+    statements: [],
+    // Without a cached answer an event took two round trips in the application's transaction:
+    // the lookup of matching subscriptions, then the write. This function does both, given the
+    // event, its name's patterns (JSON) and ids for its deliveries (JSON, made by the caller so
+    // that ids stay ULIDs of the application's clock). It writes nothing and says why when it
+    // cannot finish: `needIds` when more subscriptions match than ids were given (the caller
+    // calls again with as many), `candidates` when a match has a filter, which the caller
+    // evaluates before writing through resthooks_write_event. Otherwise it writes the event, one
+    // delivery per match and the workers' NOTIFY, and answers `written`.
+    postgres: [
+      `CREATE FUNCTION resthooks_dispatch_event(
+        p_id TEXT, p_name TEXT, p_owner TEXT, p_data TEXT, p_ref TEXT, p_created_at BIGINT,
+        p_patterns JSON, p_delivery_ids JSON, p_work_channel TEXT
+      ) RETURNS TEXT LANGUAGE plpgsql AS $$
+      DECLARE
+        v_ids TEXT[];
+        v_owners TEXT[];
+        v_filtered BOOLEAN;
+        v_matches INTEGER;
+      BEGIN
+        -- Two statements, so that each keeps a plan that seeks the index on (event, owner):
+        -- one plan for both would have to scan every owner's subscriptions to the event.
+        IF p_owner IS NULL THEN
+          SELECT array_agg(id ORDER BY id), array_agg(owner ORDER BY id),
+            bool_or(filter IS NOT NULL)
+          INTO v_ids, v_owners, v_filtered
+          FROM resthooks_subscriptions
+          WHERE event = ANY(ARRAY(SELECT json_array_elements_text(p_patterns)))
+            AND status = 'active';
+        ELSE
+          SELECT array_agg(id ORDER BY id), array_agg(owner ORDER BY id),
+            bool_or(filter IS NOT NULL)
+          INTO v_ids, v_owners, v_filtered
+          FROM resthooks_subscriptions
+          WHERE event = ANY(ARRAY(SELECT json_array_elements_text(p_patterns)))
+            AND owner = p_owner AND status = 'active';
+        END IF;
+        v_matches := coalesce(array_length(v_ids, 1), 0);
+        IF v_filtered THEN
+          RETURN json_build_object('candidates', (
+            SELECT json_agg(s ORDER BY s.id) FROM resthooks_subscriptions AS s WHERE s.id = ANY(v_ids)
+          ))::text;
+        END IF;
+        IF v_matches > json_array_length(p_delivery_ids) THEN
+          RETURN json_build_object('needIds', v_matches)::text;
+        END IF;
+        INSERT INTO resthooks_events (id, name, owner, data, ref, created_at)
+        VALUES (p_id, p_name, p_owner, p_data, p_ref, p_created_at);
+        IF v_matches > 0 THEN
+          INSERT INTO resthooks_deliveries (id, event_id, subscription_id, owner, status, attempts,
+            next_attempt_at, lease_token, body, last_status, last_error, created_at, updated_at)
+          SELECT given.id, p_id, s.id, s.owner, 'pending', 0, p_created_at, NULL, NULL, NULL, NULL,
+            p_created_at, p_created_at
+          FROM unnest(v_ids, v_owners) WITH ORDINALITY AS s(id, owner, n)
+          JOIN json_array_elements_text(p_delivery_ids) WITH ORDINALITY AS given(id, n)
+            ON given.n = s.n;
+          IF p_work_channel IS NOT NULL THEN
+            PERFORM pg_notify(p_work_channel, '');
+          END IF;
+        END IF;
+        RETURN json_build_object('written', v_matches)::text;
+      END
+      $$`,
+    ],
+  },
 ]

@@ -1,6 +1,7 @@
 import type { SqlExecutor } from '../tx/sql-executor.ts'
 import { PREPARED_STATEMENT } from './prepared-statement.ts'
 import type { DeliveryTable, EventTable, SubscriptionTable } from './schema.ts'
+import type { DispatchedEvent } from './store.ts'
 
 type Dialect = 'sqlite' | 'postgres'
 
@@ -91,6 +92,36 @@ function deliveryValues(rows: readonly DeliveryTable[]): unknown[] {
     )
   }
   return values
+}
+
+/**
+ * PostgreSQL's lookup and write in one call of `resthooks_dispatch_event` (migration 5; see
+ * Store.dispatchEvent). The patterns and ids travel as JSON text, which every bridged client
+ * binds (Prisma's raw queries cannot bind arrays); the answer is JSON text too.
+ */
+export async function dispatchEvent(
+  executor: SqlExecutor,
+  event: EventTable,
+  patterns: readonly string[],
+  deliveryIds: readonly string[],
+  workChannel: string | null,
+): Promise<DispatchedEvent> {
+  const { rows } = await executor.executeSql(
+    `${PREPARED_STATEMENT}\nSELECT resthooks_dispatch_event($1, $2, $3, $4, $5, $6, $7, $8, $9) AS dispatched`,
+    [...eventValues(event), JSON.stringify(patterns), JSON.stringify(deliveryIds), workChannel],
+  )
+  const answer = (rows[0] as { dispatched?: unknown } | undefined)?.dispatched
+  if (typeof answer !== 'string') {
+    throw new Error(`resthooks_dispatch_event answered ${JSON.stringify(answer)}`)
+  }
+  const parsed = JSON.parse(answer) as {
+    written?: number
+    needIds?: number
+    candidates?: SubscriptionTable[] | null
+  }
+  if (parsed.candidates !== undefined) return { candidates: parsed.candidates ?? [] }
+  if (parsed.needIds !== undefined) return { needIds: parsed.needIds }
+  return { written: parsed.written ?? 0 }
 }
 
 /**

@@ -23,10 +23,10 @@ export interface SqlStoreParts {
   /** The NOTIFY channel behind `signalWork`, so that the outbox can fold it into its own write. */
   workChannel?: string
   /**
-   * Whether the database has the outbox function (`resthooks_write_event`, PostgreSQL's
-   * migration 4); without it the outbox writes with a statement of its own.
+   * Which of PostgreSQL's outbox functions the database has (migrations 4 and 5); without them
+   * the outbox writes with a statement of its own, and dispatch looks up before it writes.
    */
-  hasOutboxFunction?: (executor: SqlExecutor) => Promise<boolean>
+  outboxFunctions?: (executor: SqlExecutor) => Promise<OutboxFunctions>
   /**
    * Called once deliveries are written, maybe in a transaction still open (the application's
    * `{ tx }`), for a store whose watch cannot see this process's own commits.
@@ -39,6 +39,14 @@ export interface SqlStoreParts {
    */
   bookkeeping?: <T>(work: (db: Kysely<Schema>) => Promise<T>) => Promise<T>
   close(): Promise<void>
+}
+
+/** PostgreSQL's outbox functions that the database has. */
+export interface OutboxFunctions {
+  /** `resthooks_write_event` (migration 4): the event and its deliveries in one call. */
+  write: boolean
+  /** `resthooks_dispatch_event` (migration 5): the lookup and the write in one call. */
+  dispatch: boolean
 }
 
 /** A Store over Kysely: one implementation of every query for SQLite and PostgreSQL. */
@@ -67,7 +75,8 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     findMatchingSubscriptions: (executor, patterns, owner) =>
       outbox.findMatchingSubscriptions(dialect, executor, patterns, owner),
     writeEvent: async (executor, event, rows) => {
-      const viaFunction = rows.length > 0 && (await parts.hasOutboxFunction?.(executor)) === true
+      const viaFunction =
+        rows.length > 0 && (await parts.outboxFunctions?.(executor))?.write === true
       await outbox.writeEvent(
         dialect,
         executor,
@@ -78,6 +87,20 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       )
       if (rows.length > 0) parts.wroteDeliveries?.()
     },
+    ...(parts.outboxFunctions && {
+      dispatchEvent: async (executor, event, patterns, deliveryIds) => {
+        if (!(await parts.outboxFunctions?.(executor))?.dispatch) return null
+        const dispatched = await outbox.dispatchEvent(
+          executor,
+          event,
+          patterns,
+          deliveryIds,
+          parts.workChannel ?? null,
+        )
+        if ('written' in dispatched && dispatched.written > 0) parts.wroteDeliveries?.()
+        return dispatched
+      },
+    }),
     claimDeliveries: (limit, leaseMs, now, only) =>
       bookkeeping((on) => deliveries.claimDeliveries(on, dialect, limit, leaseMs, now, only)),
     claimsWithRecording: dialect === 'sqlite',

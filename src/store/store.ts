@@ -13,6 +13,12 @@ import type {
 } from './schema.ts'
 
 /** A claimed delivery with what the worker needs to send it. */
+/** What {@link Store.dispatchEvent} did: wrote, or what it needs to write. */
+export type DispatchedEvent =
+  | { written: number }
+  | { needIds: number }
+  | { candidates: SubscriptionTable[] }
+
 export interface ClaimedDelivery {
   delivery: Pick<
     DeliveryTable,
@@ -139,6 +145,21 @@ export interface Store {
    * back with the executor's transaction, and, outside one, they are atomic by themselves.
    */
   writeEvent(executor: SqlExecutor, event: EventTable, deliveries: DeliveryTable[]): Promise<void>
+  /**
+   * The lookup and the write in one round trip, where the database can (PostgreSQL, migration
+   * 5): finds the active subscriptions matching `patterns` and the event's owner (every owner
+   * when null), and writes the event with one delivery per match, using `deliveryIds` in order.
+   * It writes nothing when more subscriptions match than ids were given (`needIds`: call again
+   * with as many), or when a match has a filter (`candidates`, every match: the caller keeps
+   * those whose filter admits the event and writes them with `writeEvent`). Null when the
+   * database lacks the function: look up and write instead.
+   */
+  dispatchEvent?(
+    executor: SqlExecutor,
+    event: EventTable,
+    patterns: readonly string[],
+    deliveryIds: readonly string[],
+  ): Promise<DispatchedEvent | null>
 
   /**
    * Claims up to `limit` due pending deliveries for `leaseMs`: of workers claiming at once,

@@ -153,27 +153,106 @@ describe('the transactional outbox on PostgreSQL', () => {
     expect(await counts()).toEqual([1, 0, 0])
   })
 
-  it('in the application’s transaction the outbox goes through the resthooks_write_event function (migration 4)', async () => {
+  it('in the application’s transaction an event is one call of resthooks_dispatch_event (migration 5): the lookup and the write in one round trip', async () => {
+    const statements: string[] = []
+    await inTransaction(async (client) => {
+      const bridge = fromPg(client)
+      const recording = {
+        executeSql(text: string, values: readonly unknown[]) {
+          statements.push(text)
+          return bridge.executeSql(text, values)
+        },
+      }
+      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
+      const written = await hooks.modelEvent('Book', 'created', book, { tx: recording })
+      expect(written?.deliveries).toBe(2)
+    })
+    expect(statements).toHaveLength(1)
+    expect(statements[0]).toMatch(/SELECT resthooks_dispatch_event\(/)
+    expect(await counts()).toEqual([1, 1, 2])
+
     // Replaced by one that refuses, to see that it is the one called.
-    await pool.query(`CREATE OR REPLACE FUNCTION resthooks_write_event(
+    await pool.query(`CREATE OR REPLACE FUNCTION resthooks_dispatch_event(
         p_id TEXT, p_name TEXT, p_owner TEXT, p_data TEXT, p_ref TEXT, p_created_at BIGINT,
-        p_deliveries JSON, p_work_channel TEXT
-      ) RETURNS INTEGER LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the function'; END $$`)
+        p_patterns JSON, p_delivery_ids JSON, p_work_channel TEXT
+      ) RETURNS TEXT LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the dispatch function'; END $$`)
     const client = await pool.connect()
     try {
       await client.query('BEGIN')
-      await bookWithFailingEvent(client, 'the function')
+      await client.query('INSERT INTO book VALUES ($1, $2, $3)', [8, 'Emma', 'u1'])
+      await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(
+        'the dispatch function',
+      )
       await client.query('ROLLBACK')
     } finally {
       client.release()
     }
-    expect(await counts()).toEqual([0, 0, 0])
+    expect(await counts()).toEqual([1, 1, 2])
   })
 
-  it('a database without the outbox function (another process runs an older schema) still gets every event', async () => {
+  it('more matches than the ids offered take a second call; a match with a filter is written through resthooks_write_event (migration 4) once the filter admits it', async () => {
+    for (let n = 0; n < 10; n++) {
+      await hooks.subscribe({ owner: 'u1', event: 'book.added', target: `${receiver.url}/${n}` })
+    }
+    const statements: string[] = []
+    const recorded = (client: pg.PoolClient) => {
+      const bridge = fromPg(client)
+      return {
+        executeSql(text: string, values: readonly unknown[]) {
+          statements.push(text)
+          return bridge.executeSql(text, values)
+        },
+      }
+    }
+    await inTransaction(async (client) => {
+      const written = await hooks.modelEvent('Book', 'created', book, { tx: recorded(client) })
+      expect(written?.deliveries).toBe(12)
+    })
+    expect(statements).toHaveLength(2)
+    const { rows } = await pool.query(
+      'SELECT count(DISTINCT id)::int AS ids, count(DISTINCT subscription_id)::int AS subscriptions FROM resthooks_deliveries',
+    )
+    expect(rows[0]).toEqual({ ids: 12, subscriptions: 12 })
+
+    await hooks.subscribe({
+      owner: 'u1',
+      event: 'book.added',
+      target: `${receiver.url}/long-books`,
+      filter: { pages: { gt: 500 } },
+    })
+    statements.length = 0
+    await inTransaction(async (client) => {
+      const short = await hooks.modelEvent(
+        'Book',
+        'created',
+        { ...book, id: 8, pages: 100 },
+        { tx: recorded(client) },
+      )
+      const long = await hooks.modelEvent(
+        'Book',
+        'created',
+        { ...book, id: 9, pages: 900 },
+        { tx: recorded(client) },
+      )
+      expect([short?.deliveries, long?.deliveries]).toEqual([12, 13])
+    })
+    // Each event: the dispatch call answers with the candidates, then resthooks_write_event.
+    expect(statements.map((text) => text.match(/resthooks_\w+_event/)?.[0])).toEqual([
+      'resthooks_dispatch_event',
+      'resthooks_write_event',
+      'resthooks_dispatch_event',
+      'resthooks_write_event',
+    ])
+    expect(await counts()).toEqual([0, 3, 37])
+  })
+
+  it('a database without the outbox functions (another process runs an older schema) still gets every event', async () => {
     await pool.query(`DELETE FROM resthooks_migrations WHERE version >= 4`)
     await pool.query(
       'DROP FUNCTION resthooks_write_event(TEXT, TEXT, TEXT, TEXT, TEXT, BIGINT, JSON, TEXT)',
+    )
+    await pool.query(
+      'DROP FUNCTION resthooks_dispatch_event(TEXT, TEXT, TEXT, TEXT, TEXT, BIGINT, JSON, JSON, TEXT)',
     )
     // A store that did not migrate in this process: it finds out for itself.
     const older = createHooks({
@@ -187,7 +266,7 @@ describe('the transactional outbox on PostgreSQL', () => {
         await older.modelEvent('Book', 'created', book, { tx: client })
       })
       expect(await counts()).toEqual([1, 1, 2])
-      // Migrating brings the function back, and the store uses it from then on.
+      // Migrating brings the functions back, and the store uses them from then on.
       await older.migrate()
       await inTransaction(async (client) => {
         await client.query('INSERT INTO book VALUES ($1, $2, $3)', [8, 'Persuasion', 'u1'])
@@ -195,9 +274,10 @@ describe('the transactional outbox on PostgreSQL', () => {
       })
       expect(await counts()).toEqual([2, 2, 4])
       const { rows } = await pool.query(
-        `SELECT to_regprocedure('resthooks_write_event(text, text, text, text, text, bigint, json, text)') IS NOT NULL AS present`,
+        `SELECT to_regprocedure('resthooks_write_event(text, text, text, text, text, bigint, json, text)') IS NOT NULL AS write,
+          to_regprocedure('resthooks_dispatch_event(text, text, text, text, text, bigint, json, json, text)') IS NOT NULL AS dispatch`,
       )
-      expect(rows[0].present).toBe(true)
+      expect(rows[0]).toEqual({ write: true, dispatch: true })
     } finally {
       await older.close()
     }

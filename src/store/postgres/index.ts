@@ -7,7 +7,7 @@ import { runMigrations } from '../migrator.ts'
 import { notifySql } from '../outbox-queries.ts'
 import { PREPARED_STATEMENT } from '../prepared-statement.ts'
 import type { Schema } from '../schema.ts'
-import { createSqlStore } from '../sql-store.ts'
+import { createSqlStore, type OutboxFunctions } from '../sql-store.ts'
 import type { Store } from '../store.ts'
 import { createWorkListener, WORK_CHANNEL } from './work-listener.ts'
 
@@ -41,12 +41,15 @@ export interface PostgresStoreOptions {
 /** How long a store that found no outbox function waits before it looks again, in ms. */
 const OUTBOX_FUNCTION_RECHECK_MS = 10_000
 /**
- * Whether the outbox function of migration 4 exists, as 1 or 0 (an integer every bridged client
- * reads alike); `to_regprocedure` answers null for a missing function rather than failing.
+ * Whether the outbox functions of migrations 4 and 5 exist, each as 1 or 0 (integers every
+ * bridged client reads alike); `to_regprocedure` answers null for a missing function rather
+ * than failing.
  */
-const OUTBOX_FUNCTION_PRESENT = `SELECT (to_regprocedure(
+const OUTBOX_FUNCTIONS_PRESENT = `SELECT (to_regprocedure(
   'resthooks_write_event(text, text, text, text, text, bigint, json, text)'
-) IS NOT NULL)::int AS present`
+) IS NOT NULL)::int AS write, (to_regprocedure(
+  'resthooks_dispatch_event(text, text, text, text, text, bigint, json, json, text)'
+) IS NOT NULL)::int AS dispatch`
 
 /**
  * The PostgreSQL store, over `pg`: any number of API and worker processes on any number of
@@ -89,26 +92,26 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
   })
   const listener = createWorkListener(() => new pg.Client(pool.options))
 
-  // Whether migration 4's outbox function exists: known once this store migrated, else asked
-  // at the first event, and again every 10 s while it is missing (another process may migrate
-  // meanwhile). Asked through the event's own executor: a connection of the store's pool could be
-  // one the application's transactions are all waiting for.
-  let outboxFunction: boolean | undefined
-  let outboxFunctionCheckedAt = 0
-  const hasOutboxFunction = async (executor: SqlExecutor): Promise<boolean> => {
-    if (outboxFunction === true) return true
+  // Which outbox functions (migrations 4 and 5) exist: known once this store migrated, else
+  // asked at the first event, and again every 10 s while one is missing (another process may
+  // migrate meanwhile). Asked through the event's own executor: a connection of the store's pool
+  // could be one the application's transactions are all waiting for.
+  let functions: OutboxFunctions | undefined
+  let functionsCheckedAt = 0
+  const outboxFunctions = async (executor: SqlExecutor): Promise<OutboxFunctions> => {
     if (
-      outboxFunction === false &&
-      Date.now() - outboxFunctionCheckedAt < OUTBOX_FUNCTION_RECHECK_MS
+      functions !== undefined &&
+      ((functions.write && functions.dispatch) ||
+        Date.now() - functionsCheckedAt < OUTBOX_FUNCTION_RECHECK_MS)
     ) {
-      return false
+      return functions
     }
-    const { rows } = await executor.executeSql(OUTBOX_FUNCTION_PRESENT, [])
-    const present = Number((rows[0] as { present?: unknown } | undefined)?.present) === 1
+    const { rows } = await executor.executeSql(OUTBOX_FUNCTIONS_PRESENT, [])
+    const row = rows[0] as { write?: unknown; dispatch?: unknown } | undefined
     // The answer of a check that failed is not kept: the next event asks again.
-    outboxFunction = present
-    outboxFunctionCheckedAt = Date.now()
-    return present
+    functions = { write: Number(row?.write) === 1, dispatch: Number(row?.dispatch) === 1 }
+    functionsCheckedAt = Date.now()
+    return functions
   }
 
   return createSqlStore({
@@ -119,9 +122,9 @@ export function postgresStore(options: string | PostgresStoreOptions): Store {
         // Concurrent migrators wait here, then find the migrations applied.
         await sql`SELECT pg_advisory_xact_lock(hashtext('resthooks.migrations'))`.execute(trx)
       })
-      outboxFunction = true
+      functions = { write: true, dispatch: true }
     },
-    hasOutboxFunction,
+    outboxFunctions,
     // Delivered to listeners when the writing transaction commits; never if it rolls back.
     workChannel: WORK_CHANNEL,
     signalWork: async (executor) => {
