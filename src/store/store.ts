@@ -12,13 +12,13 @@ import type {
   SubscriptionTable,
 } from './schema.ts'
 
-/** A claimed delivery with what the worker needs to send it. */
 /** What {@link Store.dispatchEvent} did: wrote, or what it needs to write. */
 export type DispatchedEvent =
   | { written: number }
   | { needIds: number }
   | { candidates: SubscriptionTable[] }
 
+/** A claimed delivery with what the worker needs to send it. */
 export interface ClaimedDelivery {
   delivery: Pick<
     DeliveryTable,
