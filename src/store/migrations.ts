@@ -162,7 +162,9 @@ export const migrations: readonly Migration[] = [
     // cannot finish: `needIds` when more subscriptions match than ids were given (the caller
     // calls again with as many), `candidates` when a match has a filter, which the caller
     // evaluates before writing through resthooks_write_event. Otherwise it writes the event, one
-    // delivery per match and the workers' NOTIFY, and answers `written`.
+    // delivery per match and the workers' NOTIFY, and answers `written`. It writes the rows itself
+    // rather than calling resthooks_write_event, which would build and parse the deliveries' JSON
+    // at every event: a column added to either table must be written by both functions.
     postgres: [
       `CREATE FUNCTION resthooks_dispatch_event(
         p_id TEXT, p_name TEXT, p_owner TEXT, p_data TEXT, p_ref TEXT, p_created_at BIGINT,

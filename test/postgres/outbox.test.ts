@@ -6,7 +6,7 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createHooks, fromPg, type Hooks } from '../../src/index.ts'
+import { createHooks, fromPg, type Hooks, type SqlExecutor } from '../../src/index.ts'
 import { postgresStore } from '../../src/store/postgres/index.ts'
 import { bookEvents } from '../support/bookstore.ts'
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts'
@@ -76,6 +76,17 @@ async function refuseDeliveries(): Promise<void> {
 async function bookWithFailingEvent(client: pg.PoolClient, error: string): Promise<void> {
   await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
   await expect(hooks.modelEvent('Book', 'created', book, { tx: client })).rejects.toThrow(error)
+}
+
+/** `client` as resthooks' executor, noting the text of every statement resthooks runs on it. */
+function recordingBridge(client: pg.PoolClient, statements: string[]): SqlExecutor {
+  const bridge = fromPg(client)
+  return {
+    executeSql(text, values) {
+      statements.push(text)
+      return bridge.executeSql(text, values)
+    },
+  }
 }
 
 describe('the transactional outbox on PostgreSQL', () => {
@@ -156,15 +167,10 @@ describe('the transactional outbox on PostgreSQL', () => {
   it('in the application’s transaction an event is one call of resthooks_dispatch_event (migration 5): the lookup and the write in one round trip', async () => {
     const statements: string[] = []
     await inTransaction(async (client) => {
-      const bridge = fromPg(client)
-      const recording = {
-        executeSql(text: string, values: readonly unknown[]) {
-          statements.push(text)
-          return bridge.executeSql(text, values)
-        },
-      }
       await client.query('INSERT INTO book VALUES ($1, $2, $3)', [7, 'Emma', 'u1'])
-      const written = await hooks.modelEvent('Book', 'created', book, { tx: recording })
+      const written = await hooks.modelEvent('Book', 'created', book, {
+        tx: recordingBridge(client, statements),
+      })
       expect(written?.deliveries).toBe(2)
     })
     expect(statements).toHaveLength(1)
@@ -195,15 +201,7 @@ describe('the transactional outbox on PostgreSQL', () => {
       await hooks.subscribe({ owner: 'u1', event: 'book.added', target: `${receiver.url}/${n}` })
     }
     const statements: string[] = []
-    const recorded = (client: pg.PoolClient) => {
-      const bridge = fromPg(client)
-      return {
-        executeSql(text: string, values: readonly unknown[]) {
-          statements.push(text)
-          return bridge.executeSql(text, values)
-        },
-      }
-    }
+    const recorded = (client: pg.PoolClient) => recordingBridge(client, statements)
     await inTransaction(async (client) => {
       const written = await hooks.modelEvent('Book', 'created', book, { tx: recorded(client) })
       expect(written?.deliveries).toBe(12)
