@@ -1,9 +1,10 @@
 import { DatabaseSync } from 'node:sqlite'
 import { Kysely, sql } from 'kysely'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { fromKysely, fromNodeSqlite } from '../src/index.ts'
+import { createHooks, fromKysely, fromNodeSqlite } from '../src/index.ts'
 import { NodeSqliteDialect } from '../src/store/sqlite/index.ts'
-import { bookstoreHooks } from './support/bookstore.ts'
+import { bookEvents, bookstoreHooks } from './support/bookstore.ts'
+import { countSql } from './support/committed-rows.ts'
 import { type Receiver, startReceiver } from './support/receiver.ts'
 
 let env: Awaited<ReturnType<typeof bookstoreHooks>>
@@ -29,9 +30,7 @@ afterEach(async () => {
 })
 
 function count(table: string): number {
-  return Number(
-    (app.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number | bigint }).n,
-  )
+  return Number((app.prepare(countSql(table, 'sqlite')).get() as { n: number | bigint }).n)
 }
 
 describe('the transactional outbox', () => {
@@ -89,8 +88,7 @@ describe('the transactional outbox', () => {
   it('a failed outbox write inside the application’s transaction leaves none of its rows', async () => {
     app.exec('BEGIN')
     app.prepare('INSERT INTO book VALUES (?, ?, ?)').run(7, 'Emma', 'u1')
-    // Make the delivery insert fail after the event row was written.
-    app.exec(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
+    app.exec(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_outbox
       BEGIN SELECT RAISE(ABORT, 'refused'); END`)
     await expect(env.hooks.modelEvent('Book', 'created', book, { tx: app })).rejects.toThrow(
       'refused',
@@ -101,6 +99,63 @@ describe('the transactional outbox', () => {
     expect([count('book'), count('resthooks_events'), count('resthooks_deliveries')]).toEqual([
       1, 0, 0,
     ])
+  })
+
+  it('an event waits in the outbox table, one row, until the worker or a read moves it into the tables', async () => {
+    await env.hooks.modelEvent('Book', 'created', book, { tx: fromNodeSqlite(app) })
+    const rows = (table: string) =>
+      Number((app.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n)
+    expect([
+      rows('resthooks_outbox'),
+      rows('resthooks_events'),
+      rows('resthooks_deliveries'),
+    ]).toEqual([1, 0, 0])
+    // A read relays first: the feed shows the event, the log its deliveries.
+    expect(await env.hooks.listEvents({ owner: 'u1' })).toMatchObject({
+      data: [{ type: 'book.added' }],
+    })
+    expect([
+      rows('resthooks_outbox'),
+      rows('resthooks_events'),
+      rows('resthooks_deliveries'),
+    ]).toEqual([0, 1, 2])
+    await env.hooks.modelEvent('Book', 'created', { ...book, id: 8 })
+    expect(await env.hooks.deliverPending()).toMatchObject({ succeeded: 4 })
+    expect(rows('resthooks_outbox')).toBe(0)
+    expect(receiver.requests).toHaveLength(4)
+  })
+
+  it('a database migrated before the outbox table (migration 6) gets its events written into the tables, all or nothing', async () => {
+    const rows = (table: string) =>
+      Number((app.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n)
+    app.exec('DROP TABLE resthooks_outbox')
+    app.exec('DELETE FROM resthooks_migrations WHERE version >= 6')
+    // Another process of an older version opened it: this store was never asked to migrate.
+    const older = {
+      hooks: createHooks({
+        store: env.reopen(),
+        events: { ...bookEvents },
+        allowTargets: ['127.0.0.0/8'],
+      }),
+      close: () => older.hooks.close(),
+    }
+    try {
+      await older.hooks.modelEvent('Book', 'created', book)
+      expect([rows('resthooks_events'), rows('resthooks_deliveries')]).toEqual([1, 2])
+      // The event row is written, then its deliveries are refused: neither stays.
+      app.exec('BEGIN')
+      app.exec(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
+        BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+      await expect(older.hooks.modelEvent('Book', 'created', book, { tx: app })).rejects.toThrow(
+        'refused',
+      )
+      app.exec('DROP TRIGGER refuse')
+      app.exec('COMMIT')
+      expect([rows('resthooks_events'), rows('resthooks_deliveries')]).toEqual([1, 2])
+      expect(await older.hooks.deliverPending()).toMatchObject({ succeeded: 2 })
+    } finally {
+      await older.close()
+    }
   })
 
   it('a running worker does not deadlock against an application transaction held across awaits', async () => {
@@ -164,9 +219,9 @@ describe('the transactional outbox', () => {
       await expect(
         small.hooks.rawEvent('user.logged_in', { blob: 'x'.repeat(2000) }, { owner: 'u1' }),
       ).rejects.toThrow(/over the maximum body size of 1024 bytes/)
-      const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM resthooks_events`.execute(
-        small.hooks.store.db,
-      )
+      const { rows } = await sql<{
+        n: number
+      }>`${sql.raw(countSql('resthooks_events', 'sqlite'))}`.execute(small.hooks.store.db)
       expect(Number(rows[0]?.n)).toBe(0)
     } finally {
       await small.close()

@@ -10,6 +10,8 @@ export interface Migration {
   statements: readonly string[]
   /** Run after `statements` on PostgreSQL only (what SQLite has no use for, such as functions). */
   postgres?: readonly string[]
+  /** Run after `statements` on SQLite only. */
+  sqlite?: readonly string[]
 }
 
 export const migrations: readonly Migration[] = [
@@ -219,6 +221,31 @@ export const migrations: readonly Migration[] = [
         RETURN json_build_object('written', v_matches)::text;
       END
       $$`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'the outbox table on SQLite: one row per event in the application transaction',
+    statements: [],
+    // An application's transaction wrote the event and each delivery into their tables, nine
+    // B-trees for an event with one delivery, and each B-tree page it touched is a page that
+    // SQLite writes to the WAL at the commit: the write cost of an event grew with the pages,
+    // not the rows. The outbox takes one row per event instead (its deliveries as JSON, a row
+    // appended to one B-tree), and the store moves the rows into the event and delivery tables
+    // in batches, in transactions of its own (src/store/sqlite/outbox-relay.ts): before the
+    // worker claims, and before a read of events or deliveries. PostgreSQL keeps writing the
+    // tables (its cost is the round trip, not the pages): the table exists on SQLite only.
+    sqlite: [
+      `CREATE TABLE resthooks_outbox (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        owner TEXT,
+        data TEXT NOT NULL,
+        ref TEXT,
+        created_at BIGINT NOT NULL,
+        deliveries TEXT
+      )`,
     ],
   },
 ]

@@ -29,7 +29,7 @@ export async function runMigrations(
       if (migration.version <= current) continue
       const statements = [
         ...migration.statements,
-        ...(dialect === 'postgres' ? (migration.postgres ?? []) : []),
+        ...((dialect === 'postgres' ? migration.postgres : migration.sqlite) ?? []),
       ]
       for (const statement of statements) await sql.raw(statement).execute(trx)
       await trx

@@ -95,6 +95,51 @@ function deliveryValues(rows: readonly DeliveryTable[]): unknown[] {
 }
 
 /**
+ * The deliveries of an event as SQLite's outbox row holds them (migration 6),
+ * `[[id, subscription_id, owner, body], …]`, null for none; undefined when a delivery is not the
+ * plain pending one dispatch writes, due at the event's time (the relay writes every delivery
+ * that way): such an event goes straight into the tables.
+ */
+export function outboxDeliveries(
+  event: EventTable,
+  deliveries: readonly DeliveryTable[],
+): string | null | undefined {
+  if (deliveries.length === 0) return null
+  const at = event.created_at
+  const rows: [string, string, string, string | null][] = []
+  for (const d of deliveries) {
+    const plain =
+      d.event_id === event.id &&
+      d.status === 'pending' &&
+      d.attempts === 0 &&
+      d.next_attempt_at === at &&
+      d.created_at === at &&
+      d.updated_at === at &&
+      d.lease_token === null &&
+      d.last_status === null &&
+      d.last_error === null
+    if (!plain) return undefined
+    rows.push([d.id, d.subscription_id, d.owner, d.body])
+  }
+  return JSON.stringify(rows)
+}
+
+/**
+ * Writes the event and its deliveries as one row of SQLite's outbox (migration 6): one
+ * statement, atomic by itself, that appends to one B-tree. The store relays it into the tables.
+ */
+export async function writeOutboxRow(
+  executor: SqlExecutor,
+  event: EventTable,
+  deliveries: string | null,
+): Promise<void> {
+  await executor.executeSql(
+    `INSERT INTO resthooks_outbox (${EVENT_COLUMNS}, deliveries) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    [...eventValues(event), deliveries],
+  )
+}
+
+/**
  * PostgreSQL's lookup and write in one call of `resthooks_dispatch_event` (migration 5; see
  * Store.dispatchEvent). The patterns and ids travel as JSON text, which every bridged client
  * binds (Prisma's raw queries cannot bind arrays); the answer is JSON text too.

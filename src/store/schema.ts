@@ -106,6 +106,23 @@ export interface EventTypeTable {
   created_at: number
 }
 
+/**
+ * SQLite's outbox (migration 6): an event written by an application's transaction, with its
+ * deliveries, until the store moves it into `resthooks_events` and `resthooks_deliveries`.
+ */
+export interface OutboxTable {
+  /** The order of the writes (SQLite's rowid). */
+  seq: number
+  id: string
+  name: string
+  owner: string | null
+  data: string
+  ref: string | null
+  created_at: number
+  /** The deliveries as JSON, `[[id, subscription_id, owner, body], …]`; null for none. */
+  deliveries: string | null
+}
+
 export interface MigrationTable {
   version: number
   name: string
@@ -119,5 +136,6 @@ export interface Schema {
   resthooks_attempts: AttemptTable
   resthooks_api_keys: ApiKeyTable
   resthooks_event_types: EventTypeTable
+  resthooks_outbox: OutboxTable
   resthooks_migrations: MigrationTable
 }

@@ -5,9 +5,9 @@ import { createAdminQueries } from './admin-queries.ts'
 import * as deliveries from './delivery-queries.ts'
 import * as events from './event-queries.ts'
 import * as outbox from './outbox-queries.ts'
-import type { Schema } from './schema.ts'
+import type { DeliveryStatus, Schema } from './schema.ts'
 import * as service from './service-queries.ts'
-import type { Store } from './store.ts'
+import type { DeliveryPage, Store } from './store.ts'
 import * as subscriptions from './subscription-queries.ts'
 
 /** What a dialect contributes; the queries themselves are shared by every SQL store. */
@@ -32,6 +32,17 @@ export interface SqlStoreParts {
    * `{ tx }`), for a store whose watch cannot see this process's own commits.
    */
   wroteDeliveries?: () => void
+  /**
+   * SQLite's outbox (migration 6): whether the database has the table (a database migrated by
+   * an older version does not: events are then written straight into the tables), and the relay
+   * that moves its rows into the tables (src/store/sqlite/outbox-relay.ts) on the connection
+   * given: every row, or one batch (what the worker does before it claims).
+   */
+  outbox?: {
+    present(): boolean
+    relayAll(db: Kysely<Schema>): Promise<void>
+    relayBatch(db: Kysely<Schema>): Promise<void>
+  }
   watchForWork(onWork: () => void): () => void
   /**
    * Runs the worker's own writes (claims, outcomes): SQLite commits them without waiting for
@@ -56,8 +67,31 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     if (didChange && signalWork) await signalWork(fromKysely(db))
     return changed
   }
-  const admin = createAdminQueries(db, dialect)
   const bookkeeping = parts.bookkeeping ?? ((work) => work(db))
+  const { outbox: outboxTable } = parts
+  // What reads events or deliveries sees every committed event: the outbox is relayed first.
+  const relayed = outboxTable
+    ? <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
+        async (...args: A): Promise<R> => {
+          if (outboxTable.present()) {
+            try {
+              await outboxTable.relayAll(db)
+            } catch {
+              // No room to move them (a full disk): the read answers from the tables, without
+              // the events still in the outbox. The worker's claim reports the failure.
+            }
+          }
+          return read(...args)
+        }
+    : <A extends unknown[], R>(read: (...args: A) => Promise<R>) => read
+  // The worker relays a batch before it claims, on its own connection.
+  const relayBatch = async (on: Kysely<Schema>) => {
+    if (outboxTable?.present()) await outboxTable.relayBatch(on)
+  }
+  const adminQueries = createAdminQueries(db, dialect)
+  const admin = Object.fromEntries(
+    Object.entries(adminQueries).map(([name, query]) => [name, relayed(query)]),
+  ) as unknown as typeof adminQueries
   return {
     dialect,
     db,
@@ -71,10 +105,20 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       subscriptions.updateSubscription(db, id, owner, changes),
     rotateSecret: (id, owner, secret, previousExpiresAt, now) =>
       subscriptions.rotateSecret(db, id, owner, secret, previousExpiresAt, now),
-    deleteSubscription: (id, owner) => subscriptions.deleteSubscription(db, id, owner),
+    // Relayed first, so that its deliveries still in the outbox go with it.
+    deleteSubscription: relayed((id: string, owner?: string) =>
+      subscriptions.deleteSubscription(db, id, owner),
+    ),
     findMatchingSubscriptions: (executor, patterns, owner) =>
       outbox.findMatchingSubscriptions(dialect, executor, patterns, owner),
     writeEvent: async (executor, event, rows) => {
+      const inOutbox = outboxTable?.present() ? outbox.outboxDeliveries(event, rows) : undefined
+      if (inOutbox !== undefined) {
+        await outbox.writeOutboxRow(executor, event, inOutbox)
+        // The worker relays when it claims; a read relays before it reads.
+        if (rows.length > 0) parts.wroteDeliveries?.()
+        return
+      }
       const viaFunction =
         rows.length > 0 && (await parts.outboxFunctions?.(executor))?.write === true
       await outbox.writeEvent(
@@ -101,32 +145,40 @@ export function createSqlStore(parts: SqlStoreParts): Store {
         return dispatched
       },
     }),
+    ...(outboxTable && {
+      relayOutbox: async () => {
+        if (outboxTable.present()) await outboxTable.relayAll(db)
+      },
+    }),
     claimDeliveries: (limit, leaseMs, now, only) =>
-      bookkeeping((on) => deliveries.claimDeliveries(on, dialect, limit, leaseMs, now, only)),
+      bookkeeping(async (on) => {
+        await relayBatch(on)
+        return deliveries.claimDeliveries(on, dialect, limit, leaseMs, now, only)
+      }),
     claimsWithRecording: dialect === 'sqlite',
     recordOutcomes: (outcomes, now, claim) =>
-      bookkeeping((on) =>
-        deliveries.recordOutcomes(
-          on,
-          dialect,
-          outcomes,
-          now,
-          dialect === 'sqlite' ? claim : undefined,
-        ),
-      ),
-    findDelivery: (id, owner) => deliveries.findDelivery(db, id, owner),
-    listDeliveries: (page) => deliveries.listDeliveries(db, page),
+      bookkeeping(async (on) => {
+        const claimHere = dialect === 'sqlite' ? claim : undefined
+        if (claimHere) await relayBatch(on)
+        return deliveries.recordOutcomes(on, dialect, outcomes, now, claimHere)
+      }),
+    findDelivery: relayed((id: string, owner?: string) => deliveries.findDelivery(db, id, owner)),
+    listDeliveries: relayed((page: DeliveryPage) => deliveries.listDeliveries(db, page)),
     listAttempts: (deliveryId) => deliveries.listAttempts(db, deliveryId),
-    retryDelivery: async (id, owner, now) => {
+    retryDelivery: relayed(async (id: string, owner: string | undefined, now: number) => {
       const found = await deliveries.retryDelivery(db, id, owner, now)
       return signalled(found, found)
-    },
+    }),
     replayFailed: async (subscriptionId, since, now) => {
       const count = await deliveries.replayFailed(db, subscriptionId, since, now)
       return signalled(count, count > 0)
     },
-    listEvents: (owner, after, limit) => events.listEvents(db, owner, after, limit),
-    countDeliveries: (status, since) => events.countDeliveries(db, status, since),
+    listEvents: relayed((owner: string, after: string | undefined, limit: number) =>
+      events.listEvents(db, owner, after, limit),
+    ),
+    countDeliveries: relayed((status: DeliveryStatus, since?: number) =>
+      events.countDeliveries(db, status, since),
+    ),
     pruneBatch: (before, batchSize) => events.pruneBatch(db, before, batchSize),
     insertApiKey: (row) => service.insertApiKey(db, row),
     findApiKeyOwner: (hash) => service.findApiKeyOwner(db, hash),

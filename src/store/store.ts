@@ -162,6 +162,14 @@ export interface Store {
   ): Promise<DispatchedEvent | null>
 
   /**
+   * Moves the events that applications' transactions wrote into SQLite's outbox table
+   * (migration 6) into the event and delivery tables. The worker and every read of events or
+   * deliveries through the store do it themselves; call it before reading resthooks' tables
+   * with SQL of your own. Absent on PostgreSQL, where dispatch writes the tables.
+   */
+  relayOutbox?(): Promise<void>
+
+  /**
    * Claims up to `limit` due pending deliveries for `leaseMs`: of workers claiming at once,
    * exactly one gets each row. A claim not recorded before its lease expires is due again, so
    * a worker that dies loses nothing; its request may then be sent twice (at-least-once).

@@ -16,6 +16,7 @@ import {
   typeormSubscriber,
 } from '../../src/integrations/typeorm.ts'
 import { bookstoreHooks } from '../support/bookstore.ts'
+import { countSql } from '../support/committed-rows.ts'
 import { type Receiver, startReceiver } from '../support/receiver.ts'
 import { itOn, storeKind } from '../support/store-kind.ts'
 import {
@@ -60,6 +61,7 @@ beforeEach(async () => {
     'resthooks_deliveries',
     'resthooks_events',
     'resthooks_subscriptions',
+    ...(storeKind === 'sqlite' ? ['resthooks_outbox'] : []),
     'chapter',
     'book',
     'author',
@@ -70,9 +72,9 @@ beforeEach(async () => {
 })
 
 async function count(table: string): Promise<number> {
-  const { rows } = await sql<{ n: number | string }>`SELECT count(*) AS n FROM ${sql.table(
-    table,
-  )}`.execute(env.hooks.store.db)
+  const { rows } = await sql<{
+    n: number | string
+  }>`${sql.raw(countSql(table, storeKind))}`.execute(env.hooks.store.db)
   return Number(rows[0]?.n)
 }
 
@@ -123,6 +125,7 @@ describe('the TypeORM subscriber', () => {
     const kept = await books.save({ title: 'Kept', ownerId: 'u1' })
     await sql`DELETE FROM resthooks_deliveries`.execute(env.hooks.store.db)
     await sql`DELETE FROM resthooks_events`.execute(env.hooks.store.db)
+    if (storeKind === 'sqlite') await sql`DELETE FROM resthooks_outbox`.execute(env.hooks.store.db)
 
     let insideTransaction = -1
     await expect(
@@ -132,7 +135,7 @@ describe('the TypeORM subscriber', () => {
         await manager.remove(BookSchema, await manager.findOneByOrFail(BookSchema, { id: kept.id }))
         // The subscriber did write, inside the transaction.
         const rows: { n: number | string }[] = await manager.query(
-          'SELECT count(*) AS n FROM resthooks_events',
+          countSql('resthooks_events', storeKind),
         )
         insideTransaction = Number(rows[0]?.n)
         throw new Error('the application changed its mind')

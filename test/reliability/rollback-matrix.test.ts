@@ -9,12 +9,13 @@
  */
 
 import { DatabaseSync } from 'node:sqlite'
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { fromKysely, fromNodeSqlite, fromPg, type Worker } from '../../src/index.ts'
 import { NodeSqliteDialect } from '../../src/store/sqlite/index.ts'
 import { bookstoreHooks } from '../support/bookstore.ts'
+import { countSql } from '../support/committed-rows.ts'
 import { type Receiver, startReceiver } from '../support/receiver.ts'
 import { storeKind } from '../support/store-kind.ts'
 
@@ -58,12 +59,8 @@ afterEach(async () => {
 async function outboxCounts(): Promise<[number, number]> {
   const count = async (table: 'resthooks_events' | 'resthooks_deliveries') =>
     Number(
-      (
-        await env.hooks.store.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
+      (await sql<{ n: number }>`${sql.raw(countSql(table, storeKind))}`.execute(env.hooks.store.db))
+        .rows[0]?.n,
     )
   return [await count('resthooks_events'), await count('resthooks_deliveries')]
 }

@@ -20,6 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createHooks, fromNodeSqlite, type Hooks } from '../../src/index.ts'
 import { sqliteStore } from '../../src/store/sqlite/index.ts'
 import { bookEvents } from '../support/bookstore.ts'
+import { countSql } from '../support/committed-rows.ts'
 import { type Receiver, startReceiver } from '../support/receiver.ts'
 import { temporaryDatabase } from '../support/sqlite-file.ts'
 import { storeKind } from '../support/store-kind.ts'
@@ -49,12 +50,8 @@ async function setUp(path: string): Promise<{ hooks: Hooks; receiver: Receiver }
 
 const count = async (hooks: Hooks, table: 'resthooks_events' | 'resthooks_deliveries') =>
   Number(
-    (
-      await hooks.store.db
-        .selectFrom(table)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
+    (await sql<{ n: number }>`${sql.raw(countSql(table, 'sqlite'))}`.execute(hooks.store.db))
+      .rows[0]?.n,
   )
 
 /** Caps the store connection's file at its current size (plus `extra` pages); returns the size. */

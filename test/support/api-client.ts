@@ -140,8 +140,9 @@ export function expectProblem(
   return body
 }
 
-/** Every row of every resthooks table, in id order. */
+/** Every row of every resthooks table, in id order (SQLite's outbox relayed first). */
 export async function dumpStore(store: Store): Promise<Record<string, unknown[]>> {
+  await store.relayOutbox?.()
   const tables = (await store.db.introspection.getTables())
     .map((table) => table.name)
     .filter((name) => name.startsWith('resthooks_'))
@@ -153,7 +154,9 @@ export async function dumpStore(store: Store): Promise<Record<string, unknown[]>
         ? 'version'
         : table === 'resthooks_event_types'
           ? 'name'
-          : 'id'
+          : table === 'resthooks_outbox'
+            ? 'seq'
+            : 'id'
     const { rows } = await sql`SELECT * FROM ${sql.table(table)} ORDER BY ${sql.ref(key)}`.execute(
       store.db,
     )

@@ -14,6 +14,7 @@ import { type PrismaHooksOptions, prismaHooks } from '../../src/integrations/pri
 // biome-ignore lint/suspicious/noTsIgnore: generated on first use (untyped in a fresh clone until then); @ts-expect-error would fail once it exists
 // @ts-ignore
 import type * as Generated from '../integrations/prisma/dist/sqlite/client.ts'
+import { countSql } from './committed-rows.ts'
 
 /** The test schema's client (the SQLite and PostgreSQL clients have the same models). */
 export type TestPrismaClient = Generated.PrismaClient
@@ -120,7 +121,7 @@ export async function countRows(
   if (kind === 'sqlite') {
     const db = new DatabaseSync(location, { readOnly: true })
     try {
-      const row = db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }
+      const row = db.prepare(countSql(table, 'sqlite')).get() as { n: number }
       return Number(row.n)
     } finally {
       db.close()

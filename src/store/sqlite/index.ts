@@ -8,6 +8,7 @@ import { createSqlStore } from '../sql-store.ts'
 import type { Store } from '../store.ts'
 import { type Checkpointer, startCheckpointer } from './checkpointer.ts'
 import { NodeSqliteDialect } from './node-sqlite-dialect.ts'
+import { relayAll, relayOutbox } from './outbox-relay.ts'
 
 export { NodeSqliteDialect, type NodeSqliteDialectOptions } from './node-sqlite-dialect.ts'
 
@@ -54,6 +55,8 @@ export interface SqliteStoreOptions {
 
 /** How often the checkpoint thread checkpoints, in ms. */
 const CHECKPOINT_INTERVAL_MS = 200
+/** How long a store that found no outbox table (migration 6) waits before it looks again, in ms. */
+const OUTBOX_RECHECK_MS = 10_000
 /** SQLite's own default for `wal_autocheckpoint`, in pages. */
 const AUTOCHECKPOINT_PAGES = 1000
 
@@ -131,11 +134,39 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     setImmediate(check)
   }
 
+  // Whether the database has the outbox table (migration 6); once it has, it keeps it.
+  let outboxPresent = false
+  let outboxCheckedAt = Number.NEGATIVE_INFINITY
+  const hasOutbox = () => {
+    if (outboxPresent || closed || Date.now() - outboxCheckedAt < OUTBOX_RECHECK_MS) {
+      return outboxPresent
+    }
+    outboxCheckedAt = Date.now()
+    try {
+      outboxPresent =
+        database
+          .prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'resthooks_outbox'`)
+          .get() !== undefined
+    } catch {
+      // closed meanwhile, or the schema locked: look again next time
+      outboxCheckedAt = Number.NEGATIVE_INFINITY
+    }
+    return outboxPresent
+  }
+
   return createSqlStore({
     dialect: 'sqlite',
     db,
     migrate: async () => {
       await runMigrations(db, 'sqlite')
+      outboxCheckedAt = Number.NEGATIVE_INFINITY
+    },
+    outbox: {
+      present: hasOutbox,
+      relayAll,
+      relayBatch: async (on) => {
+        await relayOutbox(on)
+      },
     },
     bookkeeping: (work) => {
       // A worker runs here: its commits, many and small, leave the WAL's checkpoints to a thread.

@@ -16,6 +16,7 @@ import { createHooks, defaultOwner, type HooksOptions } from '../../../src/index
 import { drizzleModel } from '../../../src/integrations/drizzle.ts'
 import { postgresStore } from '../../../src/store/postgres/index.ts'
 import { sqliteStore } from '../../../src/store/sqlite/index.ts'
+import { countSql } from '../../support/committed-rows.ts'
 
 export const sqliteBooks = sqliteTable('book', {
   id: integer('id').primaryKey(),
@@ -153,7 +154,7 @@ export async function openDrizzleBookstore(
     /** Runs SQL on the application's connection. */
     run,
     async count(table: string): Promise<number> {
-      const [row] = (await run(`SELECT count(*) AS n FROM ${table}`)) as { n: number | string }[]
+      const [row] = (await run(countSql(table, kind))) as { n: number | string }[]
       return Number(row?.n)
     },
     /** Empties the application's and resthooks' tables between tests. */
@@ -166,6 +167,7 @@ export async function openDrizzleBookstore(
         'resthooks_deliveries',
         'resthooks_events',
         'resthooks_subscriptions',
+        ...(kind === 'sqlite' ? ['resthooks_outbox'] : []),
       ]) {
         await run(`DELETE FROM ${table}`)
       }

@@ -10,6 +10,7 @@ import { createHooks, type HooksOptions } from '../../../src/index.ts'
 import { kyselyModel } from '../../../src/integrations/kysely.ts'
 import { postgresStore } from '../../../src/store/postgres/index.ts'
 import { sqliteStore } from '../../../src/store/sqlite/index.ts'
+import { countSql } from '../../support/committed-rows.ts'
 
 export interface BookTable {
   id: Generated<number>
@@ -120,7 +121,7 @@ export async function openKyselyBookstore(
     /** Runs SQL on the application's connection. */
     run,
     async count(table: string): Promise<number> {
-      const [row] = (await run(`SELECT count(*) AS n FROM ${table}`)) as { n: number | string }[]
+      const [row] = (await run(countSql(table, kind))) as { n: number | string }[]
       return Number(row?.n)
     },
     /** Empties the application's and resthooks' tables between tests. */
@@ -133,6 +134,7 @@ export async function openKyselyBookstore(
         'resthooks_deliveries',
         'resthooks_events',
         'resthooks_subscriptions',
+        ...(kind === 'sqlite' ? ['resthooks_outbox'] : []),
       ]) {
         await run(`DELETE FROM ${table}`)
       }
