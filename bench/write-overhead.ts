@@ -25,8 +25,9 @@
  * Targets (issue 5): ≤ 1.05× the plain write with no matching subscription, ≤ 1.5× with one.
  *
  * Then a breakdown: the same transactions again, a few per variant, with the executor wrapped
- * to count and time every statement resthooks runs (SAVEPOINT, the subscription SELECT, the event
- * and delivery INSERTs, pg_notify, RELEASE) and the application's BEGIN, INSERT and COMMIT timed
+ * to count and time every statement resthooks runs (the subscription SELECT, SQLite's outbox row,
+ * PostgreSQL's function call, or the event and delivery INSERTs of a database without them) and
+ * the application's BEGIN, INSERT and COMMIT timed
  * around them. Not a test: it prints tables.
  */
 
@@ -146,6 +147,7 @@ const STATEMENT_KINDS: readonly [string, RegExp][] = [
     /^\s*select\s+resthooks_dispatch_event\b/i,
   ],
   ['SELECT pg_notify', /\bpg_notify\b/i],
+  ['INSERT outbox row (event + deliveries)', /^\s*insert\s+into\s+"?resthooks_outbox"?/i],
 ]
 
 function kindOf(sql: string): string {
@@ -432,6 +434,7 @@ function print(result: StoreResult): ReportRow[] {
     'resthooks_write_event (event + deliveries)',
     'resthooks_dispatch_event (lookup, event, deliveries)',
     'SELECT pg_notify',
+    'INSERT outbox row (event + deliveries)',
     'RELEASE',
     'ROLLBACK TO',
   ]

@@ -125,6 +125,48 @@ describe('the transactional outbox', () => {
     expect(receiver.requests).toHaveLength(4)
   })
 
+  it('two processes relaying the same outbox at once move each event exactly once, in batches', async () => {
+    // More events than one relay batch (256), written by the application's own transactions.
+    app.exec('BEGIN')
+    for (let i = 0; i < 600; i++) {
+      await env.hooks.modelEvent('Book', 'created', { ...book, id: 1000 + i }, { tx: app })
+    }
+    app.exec('COMMIT')
+    const other = createHooks({
+      store: env.reopen(),
+      events: { ...bookEvents },
+      allowTargets: ['127.0.0.0/8'],
+    })
+    try {
+      await Promise.all([
+        env.hooks.store.relayOutbox?.(),
+        other.store.relayOutbox?.(),
+        other.countDeliveries({ status: 'pending' }),
+      ])
+      const rows = (sql: string) => Number((app.prepare(sql).get() as { n: number }).n)
+      expect(rows('SELECT count(*) AS n FROM resthooks_outbox')).toBe(0)
+      expect(rows('SELECT count(DISTINCT id) AS n FROM resthooks_events')).toBe(600)
+      expect(rows('SELECT count(*) AS n FROM resthooks_events')).toBe(600)
+      expect(rows('SELECT count(DISTINCT id) AS n FROM resthooks_deliveries')).toBe(1200)
+      expect(rows('SELECT count(*) AS n FROM resthooks_deliveries')).toBe(1200)
+      // Each delivery as dispatch wrote it: pending, due at its event's time, of its subscription.
+      expect(
+        rows(`SELECT count(*) AS n FROM resthooks_deliveries AS d
+          JOIN resthooks_events AS e ON e.id = d.event_id
+          JOIN resthooks_subscriptions AS s ON s.id = d.subscription_id AND s.owner = d.owner
+          WHERE d.status = 'pending' AND d.attempts = 0 AND d.next_attempt_at = e.created_at
+            AND d.created_at = e.created_at AND d.body IS NULL AND d.lease_token IS NULL`),
+      ).toBe(1200)
+      // The feed keeps the order of the writes.
+      const feed = await env.hooks.listEvents({ owner: 'u1', limit: 250 })
+      expect(feed.data.map((e) => (e.data as { id: number }).id)).toEqual(
+        Array.from({ length: 250 }, (_, i) => 1000 + i),
+      )
+    } finally {
+      await other.close()
+    }
+  })
+
   it('a database migrated before the outbox table (migration 6) gets its events written into the tables, all or nothing', async () => {
     const rows = (table: string) =>
       Number((app.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n)
