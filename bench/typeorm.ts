@@ -66,8 +66,8 @@ const CONFIGS: readonly Config[] = ['plain', 'floor', 'zero', 'one']
 
 /**
  * The floor: what the outbox costs SQLite alone. A subscriber that runs, by hand, the statements
- * resthooks runs for an event with no matching subscription (the subscription lookup, a
- * savepoint, the event row, its release), prepared once, with no resthooks code around them.
+ * resthooks runs for an event with no matching subscription (the subscription lookup, then the
+ * outbox row of migration 6), prepared once, with no resthooks code around them.
  */
 function floorSubscriber(dataSource: DataSource) {
   const db = (dataSource.driver as unknown as { databaseConnection: Database.Database })
@@ -75,19 +75,15 @@ function floorSubscriber(dataSource: DataSource) {
   const lookup = db.prepare(
     `select * from "resthooks_subscriptions" where "event" in (?, ?, ?, ?) and "status" = ? and "owner" = ?`,
   )
-  const savepoint = db.prepare('SAVEPOINT resthooks_outbox')
-  const release = db.prepare('RELEASE SAVEPOINT resthooks_outbox')
   const insert = db.prepare(
-    `insert into "resthooks_events" ("id", "name", "owner", "data", "ref", "created_at") values (?, ?, ?, ?, ?, ?)`,
+    'INSERT INTO resthooks_outbox (id, name, owner, data, ref, created_at, deliveries) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
   let next = 0
   return {
     async afterInsert(event: { entity: unknown }) {
       lookup.all('book.added', '*', 'book.*', '*.added', 'active', 'u1')
-      savepoint.run()
       const id = `evt_floor${String(next++).padStart(22, '0')}${Date.now()}`
-      insert.run(id, 'book.added', 'u1', JSON.stringify(event.entity), null, Date.now())
-      release.run()
+      insert.run(id, 'book.added', 'u1', JSON.stringify(event.entity), null, Date.now(), null)
     },
   }
 }
@@ -231,7 +227,10 @@ const fmtRounds = (values: number[]) => values.map((s) => s.toFixed(2)).join(', 
 
 async function outboxRows(dataSource: DataSource): Promise<{ events: number; deliveries: number }> {
   const [row] = (await dataSource.query(
-    'SELECT (SELECT count(*) FROM resthooks_events) AS events, (SELECT count(*) FROM resthooks_deliveries) AS deliveries',
+    // Relayed into the tables, or still in the outbox (migration 6).
+    `SELECT (SELECT count(*) FROM resthooks_events) + (SELECT count(*) FROM resthooks_outbox) AS events,
+      (SELECT count(*) FROM resthooks_deliveries)
+        + (SELECT coalesce(sum(json_array_length(deliveries)), 0) FROM resthooks_outbox) AS deliveries`,
   )) as { events: number; deliveries: number }[]
   return { events: Number(row?.events), deliveries: Number(row?.deliveries) }
 }
