@@ -13,7 +13,7 @@
  * and taken off). Three ways of running the worker, each on a fresh database:
  * - `process`: in a process of its own (this file, forked with `worker`), as deployed beside an
  *   API: it learns of new work from the store's watch (SQLite: `PRAGMA data_version` polled
- *   every `watchIntervalMs`, 20 ms by default; PostgreSQL: LISTEN/NOTIFY) or its 1 s poll;
+ *   every `watchIntervalMs`, 10 ms by default; PostgreSQL: LISTEN/NOTIFY) or its 1 s poll;
  * - `inprocess-tx`: in the ingesting process, the events written in the application's
  *   transaction (`{ tx }`): resthooks cannot see that commit, so the worker is not woken at once;
  * - `inprocess`: in the ingesting process, `modelEvent()` without `tx` (resthooks' own
@@ -22,7 +22,7 @@
  * Knobs: BENCH_LATENCY_SECONDS (measured, per store and mode, default 10), BENCH_LATENCY_WARMUP
  * (seconds, not measured, default 3), BENCH_LATENCY_RATE (events/s, default 100),
  * BENCH_LATENCY_SUBSCRIPTIONS (deliveries per event, default 1), BENCH_CONCURRENCY (the
- * worker's, default 50), BENCH_LATENCY_WATCH_MS (SQLite's `watchIntervalMs`, default 20),
+ * worker's, default 50), BENCH_LATENCY_WATCH_MS (SQLite's `watchIntervalMs`, default 10, the store's),
  * BENCH_LATENCY_STORES (`sqlite,postgres`), BENCH_LATENCY_MODES
  * (`process,inprocess-tx,inprocess`). Also printed: the events/s actually written, how long the
  * application's transactions took, the ingesting process's event-loop delay (node:sqlite is
@@ -213,7 +213,7 @@ const WARMUP = positiveInt('BENCH_LATENCY_WARMUP', 3)
 const RATE = positiveInt('BENCH_LATENCY_RATE', 100)
 const SUBSCRIPTIONS = positiveInt('BENCH_LATENCY_SUBSCRIPTIONS', 1)
 const CONCURRENCY = positiveInt('BENCH_CONCURRENCY', 50)
-const WATCH_MS = positiveInt('BENCH_LATENCY_WATCH_MS', 20)
+const WATCH_MS = positiveInt('BENCH_LATENCY_WATCH_MS', 10)
 const STORES = (process.env.BENCH_LATENCY_STORES || 'sqlite,postgres').split(',') as Kind[]
 const MODES = (process.env.BENCH_LATENCY_MODES || 'process,inprocess-tx,inprocess').split(
   ',',

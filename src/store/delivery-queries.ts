@@ -217,8 +217,9 @@ async function claimOnPostgres(
 }
 
 /**
- * Records the outcomes in one transaction; with `claim`, claims in it too, after the recording.
- * On PostgreSQL (never asked to claim here) a batch of successes is one statement.
+ * Records the outcomes in one transaction; with `claim`, claims in it too, after the recording
+ * (and after `beforeClaim`, SQLite's outbox relay). On PostgreSQL (never asked to claim here) a
+ * batch of successes is one statement.
  */
 export async function recordOutcomes(
   db: Db,
@@ -226,6 +227,7 @@ export async function recordOutcomes(
   outcomes: readonly DeliveryOutcome[],
   now: number,
   claim?: ClaimRequest,
+  beforeClaim?: (trx: Db) => Promise<void>,
 ): Promise<RecordedOutcomes> {
   const recorded: RecordedOutcomes = { disabled: [], removed: [] }
   if (outcomes.length === 0 && !claim) return recorded
@@ -254,6 +256,7 @@ export async function recordOutcomes(
     }
     await recordSucceeded(trx, dialect, run, now)
     if (claim) {
+      await beforeClaim?.(trx)
       recorded.claimed = await claimDeliveries(
         trx,
         dialect,

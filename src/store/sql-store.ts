@@ -35,13 +35,16 @@ export interface SqlStoreParts {
   /**
    * SQLite's outbox (migration 6): whether the database has the table (a database migrated by
    * an older version does not: events are then written straight into the tables), and the relay
-   * that moves its rows into the tables (src/store/sqlite/outbox-relay.ts) on the connection
-   * given: every row, or one batch (what the worker does before it claims).
+   * that moves its rows into the tables (src/store/sqlite/outbox-relay.ts): every row, in
+   * transactions of its own on `db`, or one batch within a transaction the caller holds (the
+   * worker's, before it claims in that transaction). `pending` reads, without a lock, whether
+   * there is anything to move.
    */
   outbox?: {
     present(): boolean
+    pending(db: Kysely<Schema>): Promise<boolean>
     relayAll(db: Kysely<Schema>): Promise<void>
-    relayBatch(db: Kysely<Schema>): Promise<void>
+    relayBatch(trx: Kysely<Schema>): Promise<void>
   }
   watchForWork(onWork: () => void): () => void
   /**
@@ -84,10 +87,10 @@ export function createSqlStore(parts: SqlStoreParts): Store {
           return read(...args)
         }
     : <A extends unknown[], R>(read: (...args: A) => Promise<R>) => read
-  // The worker relays a batch before it claims, on its own connection.
-  const relayBatch = async (on: Kysely<Schema>) => {
-    if (outboxTable?.present()) await outboxTable.relayBatch(on)
-  }
+  // The worker relays a batch before it claims, in the claim's transaction.
+  const relayBatch = outboxTable?.relayBatch
+  const outboxWaiting = async (on: Kysely<Schema>) =>
+    outboxTable?.present() === true && (await outboxTable.pending(on))
   const adminQueries = createAdminQueries(db, dialect)
   const admin = Object.fromEntries(
     Object.entries(adminQueries).map(([name, query]) => [name, relayed(query)]),
@@ -152,15 +155,20 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     }),
     claimDeliveries: (limit, leaseMs, now, only) =>
       bookkeeping(async (on) => {
-        await relayBatch(on)
-        return deliveries.claimDeliveries(on, dialect, limit, leaseMs, now, only)
+        if (!relayBatch || !(await outboxWaiting(on))) {
+          return deliveries.claimDeliveries(on, dialect, limit, leaseMs, now, only)
+        }
+        return on.transaction().execute(async (trx) => {
+          await relayBatch(trx)
+          return deliveries.claimDeliveries(trx, dialect, limit, leaseMs, now, only)
+        })
       }),
     claimsWithRecording: dialect === 'sqlite',
     recordOutcomes: (outcomes, now, claim) =>
       bookkeeping(async (on) => {
         const claimHere = dialect === 'sqlite' ? claim : undefined
-        if (claimHere) await relayBatch(on)
-        return deliveries.recordOutcomes(on, dialect, outcomes, now, claimHere)
+        const relay = claimHere && relayBatch && (await outboxWaiting(on)) ? relayBatch : undefined
+        return deliveries.recordOutcomes(on, dialect, outcomes, now, claimHere, relay)
       }),
     findDelivery: relayed((id: string, owner?: string) => deliveries.findDelivery(db, id, owner)),
     listDeliveries: relayed((page: DeliveryPage) => deliveries.listDeliveries(db, page)),

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { Kysely, sql } from 'kysely'
 import { ConfigurationError } from '../../errors.ts'
 import { runMigrations } from '../migrator.ts'
@@ -8,7 +8,7 @@ import { createSqlStore } from '../sql-store.ts'
 import type { Store } from '../store.ts'
 import { type Checkpointer, startCheckpointer } from './checkpointer.ts'
 import { NodeSqliteDialect } from './node-sqlite-dialect.ts'
-import { relayAll, relayOutbox } from './outbox-relay.ts'
+import { moveOutboxRows, outboxPending, relayAll } from './outbox-relay.ts'
 
 export { NodeSqliteDialect, type NodeSqliteDialectOptions } from './node-sqlite-dialect.ts'
 
@@ -39,8 +39,10 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal'
   /**
    * How often to look for commits from other connections and processes, in ms
-   * (`PRAGMA data_version`, which costs no I/O).
-   * @default 20
+   * (`PRAGMA data_version`, which costs no I/O and takes no lock). A worker in another process
+   * than the application's starts on an event within this much of its commit, half of it on
+   * average.
+   * @default 10
    */
   watchIntervalMs?: number
   /**
@@ -86,7 +88,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
   })
   const db = new Kysely<Schema>({ dialect })
-  const watchIntervalMs = options.watchIntervalMs ?? 20
+  const watchIntervalMs = options.watchIntervalMs ?? 10
   const backgroundCheckpoints = (options.backgroundCheckpoints ?? true) && path !== ':memory:'
   let checkpointer: Checkpointer | null = null
   let threadTried = false
@@ -164,8 +166,9 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     outbox: {
       present: hasOutbox,
       relayAll,
-      relayBatch: async (on) => {
-        await relayOutbox(on)
+      pending: outboxPending,
+      relayBatch: async (trx) => {
+        await moveOutboxRows(trx)
       },
     },
     bookkeeping: (work) => {
@@ -186,22 +189,20 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     wroteDeliveries: wakeAfterTransaction,
     watchForWork(onWork) {
       let last: number | undefined
-      let checking = false
       localWatchers.add(onWork)
+      // Read straight from the connection, outside the dialect's queue: the pragma takes no lock
+      // and reads a counter, so it may run while a transaction holds the connection, and a
+      // check costs a few µs instead of a query's round through Kysely.
+      let version: StatementSync | undefined
       const timer = setInterval(() => {
-        if (checking) return
-        checking = true
-        sql<{ data_version: number }>`PRAGMA data_version`
-          .execute(db)
-          .then(({ rows }) => {
-            const version = Number(rows[0]?.data_version)
-            if (last !== undefined && version !== last) onWork()
-            last = version
-          })
-          .catch(() => {})
-          .finally(() => {
-            checking = false
-          })
+        try {
+          version ??= database.prepare('PRAGMA data_version')
+          const now = Number((version.get() as { data_version: number }).data_version)
+          if (last !== undefined && now !== last) onWork()
+          last = now
+        } catch {
+          // closed meanwhile
+        }
       }, watchIntervalMs)
       timer.unref()
       return () => {

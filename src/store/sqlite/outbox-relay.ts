@@ -47,26 +47,28 @@ const forget = (last: number) =>
   CompiledQuery.raw('DELETE FROM resthooks_outbox WHERE seq <= ?', [last])
 
 /**
- * Moves up to `limit` of the oldest outbox rows, in a transaction of its own on `db`; how many
- * it moved (0 without taking the write lock when the outbox is empty).
+ * Moves up to `limit` of the oldest outbox rows within `trx`, a transaction the caller holds
+ * (the worker's claim goes in the same one); how many it moved.
  */
-export async function relayOutbox(db: Kysely<Schema>, limit = RELAY_BATCH): Promise<number> {
-  if ((await db.executeQuery(pending)).rows.length === 0) return 0
-  return db.transaction().execute(async (trx) => {
-    const row = (await trx.executeQuery<{ last: number | null; events: number }>(bound(limit)))
-      .rows[0]
-    if (row?.last === null || row?.last === undefined) return 0
-    const last = Number(row.last)
-    await trx.executeQuery(moveEvents(last))
-    await trx.executeQuery(moveDeliveries(last))
-    await trx.executeQuery(forget(last))
-    return Number(row.events)
-  })
+export async function moveOutboxRows(trx: Kysely<Schema>, limit = RELAY_BATCH): Promise<number> {
+  const row = (await trx.executeQuery<{ last: number | null; events: number }>(bound(limit)))
+    .rows[0]
+  if (row?.last === null || row?.last === undefined) return 0
+  const last = Number(row.last)
+  await trx.executeQuery(moveEvents(last))
+  await trx.executeQuery(moveDeliveries(last))
+  await trx.executeQuery(forget(last))
+  return Number(row.events)
 }
 
-/** Relays until the outbox is empty, a batch per transaction. */
+/** Whether the outbox holds a row: one indexed read, no lock. */
+export async function outboxPending(db: Kysely<Schema>): Promise<boolean> {
+  return (await db.executeQuery(pending)).rows.length > 0
+}
+
+/** Relays until the outbox is empty, a batch per transaction of its own on `db`. */
 export async function relayAll(db: Kysely<Schema>): Promise<void> {
-  while ((await relayOutbox(db)) === RELAY_BATCH) {
-    // more to move
+  while (await outboxPending(db)) {
+    if ((await db.transaction().execute((trx) => moveOutboxRows(trx))) < RELAY_BATCH) return
   }
 }
