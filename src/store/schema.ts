@@ -110,15 +110,9 @@ export interface EventTypeTable {
  * SQLite's outbox (migration 6): an event written by an application's transaction, with its
  * deliveries, until the store moves it into `resthooks_events` and `resthooks_deliveries`.
  */
-export interface OutboxTable {
+export interface OutboxTable extends EventTable {
   /** The order of the writes (SQLite's rowid). */
   seq: number
-  id: string
-  name: string
-  owner: string | null
-  data: string
-  ref: string | null
-  created_at: number
   /** The deliveries as JSON, `[[id, subscription_id, owner, body], …]`; null for none. */
   deliveries: string | null
 }
