@@ -29,6 +29,18 @@ afterEach(async () => {
   await receiver.close()
 })
 
+/** The rows a table holds, the outbox's not counted (see `count` for what committed). */
+function rawCount(table: string): number {
+  return Number((app.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n)
+}
+
+/** Makes every insert into `table` fail with 'refused'; returns what lets them through again. */
+function refuseInserts(table: string): () => void {
+  app.exec(`CREATE TRIGGER refuse BEFORE INSERT ON ${table}
+    BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+  return () => app.exec('DROP TRIGGER refuse')
+}
+
 function count(table: string): number {
   return Number((app.prepare(countSql(table, 'sqlite')).get() as { n: number | bigint }).n)
 }
@@ -88,12 +100,11 @@ describe('the transactional outbox', () => {
   it('a failed outbox write inside the application’s transaction leaves none of its rows', async () => {
     app.exec('BEGIN')
     app.prepare('INSERT INTO book VALUES (?, ?, ?)').run(7, 'Emma', 'u1')
-    app.exec(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_outbox
-      BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+    const allow = refuseInserts('resthooks_outbox')
     await expect(env.hooks.modelEvent('Book', 'created', book, { tx: app })).rejects.toThrow(
       'refused',
     )
-    app.exec('DROP TRIGGER refuse')
+    allow()
     // The application caught the error and committed its own change anyway.
     app.exec('COMMIT')
     expect([count('book'), count('resthooks_events'), count('resthooks_deliveries')]).toEqual([
@@ -103,25 +114,23 @@ describe('the transactional outbox', () => {
 
   it('an event waits in the outbox table, one row, until the worker or a read moves it into the tables', async () => {
     await env.hooks.modelEvent('Book', 'created', book, { tx: fromNodeSqlite(app) })
-    const rows = (table: string) =>
-      Number((app.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n)
     expect([
-      rows('resthooks_outbox'),
-      rows('resthooks_events'),
-      rows('resthooks_deliveries'),
+      rawCount('resthooks_outbox'),
+      rawCount('resthooks_events'),
+      rawCount('resthooks_deliveries'),
     ]).toEqual([1, 0, 0])
     // A read relays first: the feed shows the event, the log its deliveries.
     expect(await env.hooks.listEvents({ owner: 'u1' })).toMatchObject({
       data: [{ type: 'book.added' }],
     })
     expect([
-      rows('resthooks_outbox'),
-      rows('resthooks_events'),
-      rows('resthooks_deliveries'),
+      rawCount('resthooks_outbox'),
+      rawCount('resthooks_events'),
+      rawCount('resthooks_deliveries'),
     ]).toEqual([0, 1, 2])
     await env.hooks.modelEvent('Book', 'created', { ...book, id: 8 })
     expect(await env.hooks.deliverPending()).toMatchObject({ succeeded: 4 })
-    expect(rows('resthooks_outbox')).toBe(0)
+    expect(rawCount('resthooks_outbox')).toBe(0)
     expect(receiver.requests).toHaveLength(4)
   })
 
@@ -143,7 +152,7 @@ describe('the transactional outbox', () => {
         other.store.relayOutbox?.(),
         other.countDeliveries({ status: 'pending' }),
       ])
-      const rows = (sql: string) => Number((app.prepare(sql).get() as { n: number }).n)
+      const rows = (query: string) => Number((app.prepare(query).get() as { n: number }).n)
       expect(rows('SELECT count(*) AS n FROM resthooks_outbox')).toBe(0)
       expect(rows('SELECT count(DISTINCT id) AS n FROM resthooks_events')).toBe(600)
       expect(rows('SELECT count(*) AS n FROM resthooks_events')).toBe(600)
@@ -168,8 +177,6 @@ describe('the transactional outbox', () => {
   })
 
   it('a database migrated before the outbox table (migration 6) gets its events written into the tables, all or nothing', async () => {
-    const rows = (table: string) =>
-      Number((app.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n)
     app.exec('DROP TABLE resthooks_outbox')
     app.exec('DELETE FROM resthooks_migrations WHERE version >= 6')
     // Another process of an older version opened it: this store was never asked to migrate.
@@ -183,17 +190,16 @@ describe('the transactional outbox', () => {
     }
     try {
       await older.hooks.modelEvent('Book', 'created', book)
-      expect([rows('resthooks_events'), rows('resthooks_deliveries')]).toEqual([1, 2])
+      expect([rawCount('resthooks_events'), rawCount('resthooks_deliveries')]).toEqual([1, 2])
       // The event row is written, then its deliveries are refused: neither stays.
       app.exec('BEGIN')
-      app.exec(`CREATE TRIGGER refuse BEFORE INSERT ON resthooks_deliveries
-        BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+      const allow = refuseInserts('resthooks_deliveries')
       await expect(older.hooks.modelEvent('Book', 'created', book, { tx: app })).rejects.toThrow(
         'refused',
       )
-      app.exec('DROP TRIGGER refuse')
+      allow()
       app.exec('COMMIT')
-      expect([rows('resthooks_events'), rows('resthooks_deliveries')]).toEqual([1, 2])
+      expect([rawCount('resthooks_events'), rawCount('resthooks_deliveries')]).toEqual([1, 2])
       expect(await older.hooks.deliverPending()).toMatchObject({ succeeded: 2 })
     } finally {
       await older.close()

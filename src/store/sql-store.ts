@@ -38,7 +38,7 @@ export interface SqlStoreParts {
    * that moves its rows into the tables (src/store/sqlite/outbox-relay.ts): every row, in
    * transactions of its own on `db`, or one batch within a transaction the caller holds (the
    * worker's, before it claims in that transaction). `pending` reads, without a lock, whether
-   * there is anything to move.
+   * there is anything to move; without the table there never is, and `relayAll` does nothing.
    */
   outbox?: {
     present(): boolean
@@ -76,21 +76,18 @@ export function createSqlStore(parts: SqlStoreParts): Store {
   const relayed = outboxTable
     ? <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
         async (...args: A): Promise<R> => {
-          if (outboxTable.present()) {
-            try {
-              await outboxTable.relayAll(db)
-            } catch {
-              // No room to move them (a full disk): the read answers from the tables, without
-              // the events still in the outbox. The worker's claim reports the failure.
-            }
+          try {
+            await outboxTable.relayAll(db)
+          } catch {
+            // No room to move them (a full disk): the read answers from the tables, without
+            // the events still in the outbox. The worker's claim reports the failure.
           }
           return read(...args)
         }
     : <A extends unknown[], R>(read: (...args: A) => Promise<R>) => read
   // The worker relays a batch before it claims, in the claim's transaction.
   const relayBatch = outboxTable?.relayBatch
-  const outboxWaiting = async (on: Kysely<Schema>) =>
-    outboxTable?.present() === true && (await outboxTable.pending(on))
+  const outboxWaiting = async (on: Kysely<Schema>) => (await outboxTable?.pending(on)) === true
   const adminQueries = createAdminQueries(db, dialect)
   const admin = Object.fromEntries(
     Object.entries(adminQueries).map(([name, query]) => [name, relayed(query)]),
@@ -148,11 +145,7 @@ export function createSqlStore(parts: SqlStoreParts): Store {
         return dispatched
       },
     }),
-    ...(outboxTable && {
-      relayOutbox: async () => {
-        if (outboxTable.present()) await outboxTable.relayAll(db)
-      },
-    }),
+    ...(outboxTable && { relayOutbox: () => outboxTable.relayAll(db) }),
     claimDeliveries: (limit, leaseMs, now, only) =>
       bookkeeping(async (on) => {
         if (!relayBatch || !(await outboxWaiting(on))) {

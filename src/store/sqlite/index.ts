@@ -165,8 +165,10 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     },
     outbox: {
       present: hasOutbox,
-      relayAll,
-      pending: outboxPending,
+      pending: async (on) => hasOutbox() && (await outboxPending(on)),
+      relayAll: async (on) => {
+        if (hasOutbox()) await relayAll(on)
+      },
       relayBatch: async (trx) => {
         await moveOutboxRows(trx)
       },
