@@ -37,7 +37,7 @@ const books = sqliteTable('bench_book', {
 
 async function main(): Promise<void> {
   // The application's connection, with better-sqlite3's and Drizzle's defaults.
-  const { dir, path, sqlite } = openApplicationDatabase('drizzle')
+  const { dir, path, sqlite, pragma } = openApplicationDatabase('drizzle')
   const db = drizzle(sqlite)
   const hooks = createHooks({
     store: sqliteStore({ path }),
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     const model = drizzleModel(hooks, db, books, { model: 'Book' })
     await measureWriteCost({
       hooks,
-      sqlite,
+      pragma,
       plain: (i) => db.insert(books).values(bookValues(i)).returning(),
       integration: (i) => model.create(bookValues(i)),
       setup: 'Drizzle over better-sqlite3',

@@ -8,6 +8,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import Database from 'better-sqlite3'
 import type { Hooks } from '../src/index.ts'
 import { book, fmt, machineLine, positiveInt, printTable } from './common.ts'
@@ -35,14 +36,30 @@ export function openApplicationDatabase(name: string) {
   // resthooks' store makes it) its connections default to synchronous=NORMAL. The issue's
   // figures are for FULL, what SQLite itself defaults to; BENCH_SYNCHRONOUS=normal shows the other.
   sqlite.exec(`PRAGMA synchronous = ${SYNCHRONOUS}`)
+  const pragma = (name: string): unknown => sqlite.prepare(`PRAGMA ${name}`).pluck().get()
   sqlite.exec(`CREATE TABLE bench_book (id INTEGER PRIMARY KEY, title TEXT NOT NULL,
     isbn TEXT NOT NULL, pages INTEGER NOT NULL, published TEXT NOT NULL, owner_id TEXT NOT NULL)`)
-  return { dir, path, sqlite }
+  return { dir, path, sqlite, pragma }
+}
+
+/**
+ * The same as `openApplicationDatabase`, but the application's connection is Node's own
+ * `node:sqlite` (`DatabaseSync`), with the same `synchronous`.
+ */
+export function openNodeSqliteApplicationDatabase(name: string) {
+  const { dir, path, sqlite } = openApplicationDatabase(name)
+  sqlite.close()
+  const database = new DatabaseSync(path)
+  database.exec(`PRAGMA synchronous = ${SYNCHRONOUS}`)
+  const pragma = (pragmaName: string): unknown =>
+    Object.values(database.prepare(`PRAGMA ${pragmaName}`).get() ?? {})[0]
+  return { dir, path, database, pragma }
 }
 
 export interface WriteCostRun {
   hooks: Hooks
-  sqlite: Database.Database
+  /** The value of a PRAGMA on the application's connection (`journal_mode`, `synchronous`). */
+  pragma: (name: string) => unknown
   /** Creates book `i` without resthooks. */
   plain: (i: number) => Promise<unknown>
   /** Creates book `i` through the integration. */
@@ -55,7 +72,7 @@ export interface WriteCostRun {
 
 /** Runs the variants in turns, then prints the machine, the workload and the table. */
 export async function measureWriteCost(run: WriteCostRun): Promise<void> {
-  const { hooks, sqlite } = run
+  const { hooks } = run
   let next = 0
   const repeat = (create: (i: number) => Promise<unknown>) => async (count: number) => {
     for (let i = 0; i < count; i++) await create(next++)
@@ -92,10 +109,8 @@ export async function measureWriteCost(run: WriteCostRun): Promise<void> {
     }
   }
 
-  const journal = sqlite.prepare('PRAGMA journal_mode').pluck().get()
-  const synchronous = ['off', 'normal', 'full', 'extra'][
-    Number(sqlite.prepare('PRAGMA synchronous').pluck().get())
-  ]
+  const journal = run.pragma('journal_mode')
+  const synchronous = ['off', 'normal', 'full', 'extra'][Number(run.pragma('synchronous'))]
   console.log(machineLine())
   console.log(
     `workload: ${CREATES} creates per variant in turns of ${BATCH}, ${run.setup}, application connection journal_mode=${journal} synchronous=${synchronous}, in ${tmpdir()}`,
