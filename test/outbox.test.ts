@@ -71,6 +71,30 @@ describe('the transactional outbox', () => {
     expect(receiver.requests.map((r) => r.path).sort()).toEqual(['/', '/all'])
   })
 
+  it('node:sqlite: resthooks prepares its statements once per connection, not at every event', async () => {
+    const prepared: string[] = []
+    const connection = {
+      prepare: (text: string) => {
+        prepared.push(text)
+        return app.prepare(text)
+      },
+      exec: (text: string) => app.exec(text),
+    }
+    const create = async (id: number) => {
+      app.exec('BEGIN')
+      app.prepare('INSERT INTO book VALUES (?, ?, ?)').run(id, 'Emma', 'u1')
+      await env.hooks.modelEvent('Book', 'created', { ...book, id }, { tx: connection })
+      app.exec('COMMIT')
+    }
+    await create(1)
+    const once = prepared.length
+    expect(once).toBeGreaterThan(0)
+    for (let id = 2; id <= 5; id++) await create(id)
+    expect(prepared).toHaveLength(once)
+    // Every event still committed, with its deliveries.
+    expect(await env.hooks.deliverPending()).toMatchObject({ succeeded: 10 })
+  })
+
   it('Kysely: the outbox commits and rolls back with the application’s transaction', async () => {
     const db = new Kysely<{ book: { id: number; title: string; owner_id: string } }>({
       dialect: new NodeSqliteDialect({ database: new DatabaseSync(env.path) }),

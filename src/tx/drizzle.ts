@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../errors.ts'
 import { isPgPool } from './pg.ts'
 import type { SqlExecutor } from './sql-executor.ts'
+import { preparedOn } from './statement-cache.ts'
 
 /**
  * The part of a Drizzle database or transaction that resthooks needs, typed here so that
@@ -167,7 +168,6 @@ export function fromDrizzle(tx: DrizzleLike, optionPath = 'options.tx'): SqlExec
       `${optionPath} is a Drizzle SQLite database on a driver resthooks does not bridge: use drizzle-orm/better-sqlite3, or pass an executor of your own ({ executeSql(text, values) })`,
     )
   }
-  const statements = statementCache(client)
   return {
     async executeSql(text, values) {
       // better-sqlite3's Drizzle transactions are synchronous: once the callback has returned,
@@ -178,7 +178,7 @@ export function fromDrizzle(tx: DrizzleLike, optionPath = 'options.tx'): SqlExec
           `${optionPath} is a Drizzle transaction that has already ended (better-sqlite3 transactions are synchronous and end when their callback returns): run the change in drizzleTransaction(db, async (tx) => …) from resthooks/drizzle`,
         )
       }
-      const statement = statements(text)
+      const statement = preparedOn(client, text)
       const parameters = values.map(toSqliteValue)
       if (statement.reader) return { rows: statement.all(...parameters) }
       statement.run(...parameters)
@@ -197,34 +197,6 @@ function isBetterSqlite(
     typeof client.pragma === 'function' &&
     typeof client.inTransaction === 'boolean'
   )
-}
-
-const STATEMENT_CACHE_SIZE = 128
-const statementCaches = new WeakMap<object, Map<string, BetterSqliteStatement>>()
-
-/**
- * resthooks' statements on a better-sqlite3 connection, prepared once: Drizzle would prepare
- * each anew, which costs time on every write, and leaves a statement per query for the garbage
- * collector (which better-sqlite3 12 on Node 24.19 and later cannot always finalize safely).
- */
-function statementCache(client: BetterSqliteLike): (text: string) => BetterSqliteStatement {
-  let cache = statementCaches.get(client)
-  if (!cache) {
-    cache = new Map()
-    statementCaches.set(client, cache)
-  }
-  const statements = cache
-  return (text) => {
-    let statement = statements.get(text)
-    if (statement) return statement
-    statement = client.prepare(text)
-    if (statements.size >= STATEMENT_CACHE_SIZE) {
-      const oldest = statements.keys().next().value
-      if (oldest !== undefined) statements.delete(oldest)
-    }
-    statements.set(text, statement)
-    return statement
-  }
 }
 
 function toSqliteValue(value: unknown): unknown {

@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite'
 import type { SqlExecutor } from './sql-executor.ts'
+import { preparedOn } from './statement-cache.ts'
 
 /** The part of a `node:sqlite` `DatabaseSync` that resthooks needs. */
 export type NodeSqliteLike = Pick<DatabaseSync, 'prepare' | 'exec'>
@@ -18,7 +19,8 @@ export function isNodeSqliteLike(value: unknown): value is NodeSqliteLike {
 /**
  * Bridges a `node:sqlite` `DatabaseSync` connection on which the application has opened a
  * transaction (`db.exec('BEGIN')`), so that resthooks' outbox rows commit or roll back with it.
- * The connection must be to the store's database file.
+ * The connection must be to the store's database file. resthooks' statements are prepared once
+ * per connection and kept (at most 256).
  *
  * @example
  * db.exec('BEGIN')
@@ -30,7 +32,7 @@ export function fromNodeSqlite(db: NodeSqliteLike): SqlExecutor {
   return {
     async executeSql(text, values) {
       // `all()` runs any statement and returns its rows, or none.
-      const rows = db.prepare(text).all(...(values as (string | number | bigint | null)[]))
+      const rows = preparedOn(db, text).all(...(values as (string | number | bigint | null)[]))
       return { rows }
     },
   }

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../errors.ts'
 import type { SqlExecutor } from './sql-executor.ts'
+import { preparedOn } from './statement-cache.ts'
 
 /**
  * The part of a TypeORM `QueryRunner` that resthooks needs (typed here so that resthooks loads
@@ -140,25 +141,6 @@ function isBetterSqlite3(value: unknown): value is BetterSqlite3Like {
   )
 }
 
-/** Prepared statements per better-sqlite3 connection, at most this many each (oldest go first). */
-const STATEMENTS_PER_CONNECTION = 256
-const statementCaches = new WeakMap<object, Map<string, BetterSqlite3StatementLike>>()
-
-function prepared(db: BetterSqlite3Like, text: string): BetterSqlite3StatementLike {
-  let cache = statementCaches.get(db)
-  if (!cache) {
-    cache = new Map()
-    statementCaches.set(db, cache)
-  }
-  let statement = cache.get(text)
-  if (!statement) {
-    statement = db.prepare(text)
-    cache.set(text, statement)
-    if (cache.size > STATEMENTS_PER_CONNECTION) cache.delete(cache.keys().next().value ?? '')
-  }
-  return statement
-}
-
 /**
  * Bridges a TypeORM transaction, so that resthooks' outbox rows commit or roll back with it:
  * the `EntityManager` that `dataSource.transaction()` hands its callback, or a `QueryRunner`
@@ -187,7 +169,7 @@ export function fromTypeORM(tx: TypeORMTransactionLike, optionPath = 'options.tx
       connection ??= runner.connect()
       const db = await connection
       if (isBetterSqlite3(db)) {
-        const statement = prepared(db, text)
+        const statement = preparedOn(db, text)
         // better-sqlite3 binds no booleans; TypeORM's own query() turns them into 1 and 0 too.
         const bound = values.map((value) => (typeof value === 'boolean' ? Number(value) : value))
         if (statement.reader) return { rows: statement.all(...bound) }
