@@ -351,40 +351,103 @@ describe('the worker', () => {
     }
   })
 
-  itOn('sqlite')(
-    'on SQLite it claims in the transaction of its recordings: one commit for both',
-    async () => {
-      const { hooks, receiver } = await setup()
-      const { store } = hooks
-      const calls = { claims: 0, claimsWithRecording: 0 }
-      const claimDeliveries = store.claimDeliveries.bind(store)
-      const recordOutcomes = store.recordOutcomes.bind(store)
-      store.claimDeliveries = (...args) => {
-        calls.claims++
-        return claimDeliveries(...args)
-      }
-      store.recordOutcomes = async (...args) => {
-        const recorded = await recordOutcomes(...args)
-        if (recorded.claimed) calls.claimsWithRecording++
-        return recorded
-      }
-      for (const path of ['a', 'b', 'c']) {
-        await hooks.subscribe({
-          owner: 'u1',
-          event: 'book.added',
-          target: `${receiver.url}/${path}`,
-        })
-      }
-      for (let i = 0; i < 40; i++) await hooks.modelEvent('Book', 'created', { ...book, id: i })
-      expect(await hooks.deliverPending({ concurrency: 10 })).toMatchObject({ succeeded: 120 })
+  /** 120 deliveries to three receivers' paths, and the store's claims counted. */
+  async function countedClaims() {
+    const { hooks, receiver } = await setup()
+    const { store } = hooks
+    const calls = { claims: 0, claimsWithRecording: 0 }
+    const claimDeliveries = store.claimDeliveries.bind(store)
+    const recordOutcomes = store.recordOutcomes.bind(store)
+    store.claimDeliveries = (...args) => {
+      calls.claims++
+      return claimDeliveries(...args)
+    }
+    store.recordOutcomes = async (...args) => {
+      const recorded = await recordOutcomes(...args)
+      if (recorded.claimed) calls.claimsWithRecording++
+      return recorded
+    }
+    for (const path of ['a', 'b', 'c']) {
+      await hooks.subscribe({ owner: 'u1', event: 'book.added', target: `${receiver.url}/${path}` })
+    }
+    for (let i = 0; i < 40; i++) await hooks.modelEvent('Book', 'created', { ...book, id: i })
+    const everyOneOnce = () => {
       const sent = receiver.requests.map(pairOf)
       expect(new Set(sent).size).toBe(120)
       expect(sent).toHaveLength(120)
-      // The first claim comes before any recording; after it, each claim rides on one.
-      expect(calls.claims).toBeLessThanOrEqual(2)
-      expect(calls.claimsWithRecording).toBeGreaterThanOrEqual(10)
+    }
+    return { hooks, calls, everyOneOnce }
+  }
+
+  it('with few requests in flight, it claims with its recordings: one commit for both', async () => {
+    const { hooks, calls, everyOneOnce } = await countedClaims()
+    expect(await hooks.deliverPending({ concurrency: 10 })).toMatchObject({ succeeded: 120 })
+    everyOneOnce()
+    // The first claim comes before any recording; after it, each claim rides on one.
+    expect(calls.claims).toBeLessThanOrEqual(2)
+    expect(calls.claimsWithRecording).toBeGreaterThanOrEqual(10)
+  })
+
+  itOn('postgres')(
+    'on PostgreSQL a large claim runs beside the recording, not behind it',
+    async () => {
+      const { hooks, calls, everyOneOnce } = await countedClaims()
+      // 60 in flight: claims of 30 and more, over the 16 that go with a recording.
+      expect(
+        await hooks.deliverPending({ concurrency: 60, perTargetConcurrency: 60 }),
+      ).toMatchObject({ succeeded: 120 })
+      everyOneOnce()
+      expect(calls.claimsWithRecording).toBe(0)
+      expect(calls.claims).toBeGreaterThanOrEqual(2)
     },
   )
+
+  it('a delivery whose lease ended while its request ran is recorded as sent, not claimed again with its recording', async () => {
+    const { hooks } = await setup()
+    const { store } = hooks
+    const sub = await hooks.subscribe({
+      owner: 'u1',
+      event: 'book.added',
+      target: 'http://127.0.0.1:9/in',
+    })
+    await hooks.modelEvent('Book', 'created', book)
+    const now = Date.now()
+    const [first] = await store.claimDeliveries(1, 10, now)
+    if (!first) throw new Error('nothing claimed')
+    // Its lease of 10 ms is over when the request's answer is recorded, a second later.
+    const recorded = await store.recordOutcomes(
+      [
+        {
+          result: 'succeeded',
+          deliveryId: first.delivery.id,
+          subscriptionId: sub.id,
+          leaseToken: first.delivery.lease_token ?? '',
+          attempt: {
+            id: 'att_late',
+            delivery_id: first.delivery.id,
+            number: 1,
+            started_at: now,
+            duration_ms: 1000,
+            request_headers: '{}',
+            request_method: 'POST',
+            request_url: 'http://127.0.0.1:9/in',
+            request_body: '{}',
+            response_status: 200,
+            response_headers: '{}',
+            response_body: '',
+            error: null,
+          },
+        },
+      ],
+      now + 1000,
+      { limit: 10, leaseMs: 60_000 },
+    )
+    expect(recorded.claimed ?? []).toEqual([])
+    expect(await hooks.getDelivery(first.delivery.id)).toMatchObject({
+      status: 'succeeded',
+      attempts: [{ id: 'att_late', responseStatus: 200 }],
+    })
+  })
 
   it('records attempts that finish one after another together, not one transaction each', async () => {
     // Ten requests in flight, answered one every 2 ms once all ten are out.
@@ -416,7 +479,7 @@ describe('the worker', () => {
     expect(recorded[0]).toBeGreaterThan(1)
   })
 
-  itOn('sqlite')('a recording that fails claims nothing with it', async () => {
+  it('a recording that fails claims nothing with it', async () => {
     const { hooks } = await setup()
     const { store } = hooks
     await hooks.subscribe({ owner: 'u1', event: 'book.added', target: 'http://127.0.0.1:9/in' })

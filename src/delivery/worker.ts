@@ -165,10 +165,15 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
     return Math.min(free, claimSize)
   }
 
+  /** Whether a claim of `limit` goes in the next recording's transaction (see the store's). */
+  function claimsWithRecording(limit: number): boolean {
+    return limit > 0 && limit <= (store.claimWithRecordingUpTo ?? 0)
+  }
+
   function pump(): void {
     const limit = wantedClaim()
-    if (limit > 0 && recordingSoon && store.claimsWithRecording) {
-      // A recording is to come: the claim goes in its transaction (SQLite), now.
+    if (recordingSoon && claimsWithRecording(limit)) {
+      // A recording is to come: the claim goes in its transaction, now.
       flushNow()
       return
     }
@@ -312,12 +317,14 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
   }
 
   function scheduleFlush(): void {
-    if (flushing) return
+    // Attempts wait to be recorded: a claim due meanwhile waits for their recording, also
+    // while the one before it runs (it schedules this one when it ends).
     recordingSoon = true
+    if (flushing) return
     // Record once a claim is due (it goes with the recording), a claim's worth of attempts
     // waits, or nothing else is in flight; otherwise within RECORDING_DELAY_MS, so that the
     // attempts finishing close together share a transaction.
-    const claimDue = store.claimsWithRecording === true && wantedClaim() > 0
+    const claimDue = claimsWithRecording(wantedClaim())
     if (claimDue || unrecorded.length >= refillAt || inFlight === 0 || !accepting) {
       flushNow()
     } else {
@@ -344,8 +351,9 @@ function createDeliveryLoop(deps: WorkerDeps, options: DeliverPendingOptions, on
       pump()
       return
     }
-    // The claim that pump() left to this recording, in its transaction (claimsWithRecording).
-    const limit = store.claimsWithRecording ? wantedClaim() : 0
+    // The claim that pump() left to this recording, in its transaction (claimWithRecordingUpTo).
+    const wanted = wantedClaim()
+    const limit = claimsWithRecording(wanted) ? wanted : 0
     if (limit > 0) claiming = true
     let recorded: RecordedOutcomes
     try {

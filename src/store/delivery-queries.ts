@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
+import { CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
 import { PREPARED_STATEMENT } from './prepared-statement.ts'
 import type { AttemptTable, DeliveryTable, Schema, SubscriptionTable } from './schema.ts'
 import type {
@@ -167,6 +167,47 @@ interface ClaimedRow {
 }
 
 /**
+ * The CTEs of PostgreSQL's claim, `due` and `claimed`: lock due rows that no other claim holds
+ * (`FOR UPDATE SKIP LOCKED`) and move them to the lease's end under the token.
+ */
+function claimingCtes(
+  limit: number,
+  now: number,
+  leaseEnd: number,
+  leaseToken: string,
+  narrowed: readonly RawBuilder<unknown>[],
+) {
+  return sql`due AS (
+      SELECT id FROM resthooks_deliveries
+      WHERE status = 'pending' AND next_attempt_at <= ${now} ${sql.join(narrowed, sql` `)}
+      ORDER BY next_attempt_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE resthooks_deliveries AS d
+      SET next_attempt_at = ${leaseEnd}, lease_token = ${leaseToken}
+      FROM due WHERE d.id = due.id
+      RETURNING d.id, d.subscription_id, d.owner, d.attempts, d.body, d.lease_token,
+        d.created_at, d.event_id
+    )`
+}
+
+/** What PostgreSQL's claim returns: the claimed rows with their event and subscription. */
+const SELECT_CLAIMED = sql`SELECT c.*, e.name AS event_name, e.data AS event_data,
+      e.ref AS event_ref, e.created_at AS event_created_at, s.subscription
+    FROM claimed AS c
+    CROSS JOIN relaxed
+    -- Each claimed row's event and subscription by their primary keys (LIMIT 1 keeps the
+    -- planner from turning these into hash joins that scan the whole events table).
+    CROSS JOIN LATERAL (
+      SELECT name, data, ref, created_at FROM resthooks_events WHERE id = c.event_id LIMIT 1
+    ) AS e
+    LEFT JOIN LATERAL (
+      SELECT row_to_json(r) AS subscription FROM resthooks_subscriptions AS r
+      WHERE r.id = c.subscription_id LIMIT 1
+    ) AS s ON true`
+
+/**
  * PostgreSQL's claim, in one round trip: lock due rows that no other claim holds
  * (`FOR UPDATE SKIP LOCKED`), move them to the lease's end under the token, and return them
  * with their event and subscription.
@@ -187,39 +228,15 @@ async function claimOnPostgres(
   ]
   // Fixed text for each combination of filters (lists travel as one array parameter each).
   const { rows } = await sql<ClaimedRow>`${PREPARED}
-    WITH relaxed AS (${RELAXED_COMMIT}), due AS (
-      SELECT id FROM resthooks_deliveries
-      WHERE status = 'pending' AND next_attempt_at <= ${now} ${sql.join(narrowed, sql` `)}
-      ORDER BY next_attempt_at
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED
-    ), claimed AS (
-      UPDATE resthooks_deliveries AS d
-      SET next_attempt_at = ${leaseEnd}, lease_token = ${leaseToken}
-      FROM due WHERE d.id = due.id
-      RETURNING d.id, d.subscription_id, d.owner, d.attempts, d.body, d.lease_token,
-        d.created_at, d.event_id
-    )
-    SELECT c.*, e.name AS event_name, e.data AS event_data, e.ref AS event_ref,
-      e.created_at AS event_created_at, s.subscription
-    FROM claimed AS c
-    CROSS JOIN relaxed
-    -- Each claimed row's event and subscription by their primary keys (LIMIT 1 keeps the
-    -- planner from turning these into hash joins that scan the whole events table).
-    CROSS JOIN LATERAL (
-      SELECT name, data, ref, created_at FROM resthooks_events WHERE id = c.event_id LIMIT 1
-    ) AS e
-    LEFT JOIN LATERAL (
-      SELECT row_to_json(r) AS subscription FROM resthooks_subscriptions AS r
-      WHERE r.id = c.subscription_id LIMIT 1
-    ) AS s ON true`.execute(db)
+    WITH relaxed AS (${RELAXED_COMMIT}), ${claimingCtes(limit, now, leaseEnd, leaseToken, narrowed)}
+    ${SELECT_CLAIMED}`.execute(db)
   return rows.map((row) => claimedDelivery(row, eventOf(row), row.subscription))
 }
 
 /**
  * Records the outcomes in one transaction; with `claim`, claims in it too, after the recording
- * (and after `beforeClaim`, SQLite's outbox relay). On PostgreSQL (never asked to claim here) a
- * batch of successes is one statement.
+ * (and after `beforeClaim`, SQLite's outbox relay). On PostgreSQL a batch of successes is one
+ * statement, with the claim in it.
  */
 export async function recordOutcomes(
   db: Db,
@@ -234,10 +251,11 @@ export async function recordOutcomes(
   if (dialect === 'postgres') outcomes = outcomes.map(withPostgresText)
   const succeeded = (outcome: DeliveryOutcome): outcome is SucceededOutcome =>
     outcome.result === 'succeeded'
-  if (dialect === 'postgres' && outcomes.every(succeeded)) {
+  if (dialect === 'postgres' && outcomes.length > 0 && !claim?.only && outcomes.every(succeeded)) {
     // The common case in one statement, which commits by itself: one round trip for the batch
-    // (or the lone success), where a transaction would take six.
-    await recordSucceededOnPostgres(db, outcomes, now)
+    // (or the lone success), where a transaction would take six; with the claim too.
+    if (claim) recorded.claimed = await recordSucceededAndClaimOnPostgres(db, outcomes, now, claim)
+    else await recordSucceededOnPostgres(db, outcomes, now)
     return recorded
   }
   await db.transaction().execute(async (trx) => {
@@ -295,16 +313,48 @@ function withPostgresText(outcome: DeliveryOutcome): DeliveryOutcome {
   return changed ? { ...outcome, attempt: cleaned } : outcome
 }
 
-/**
- * Records successful outcomes on PostgreSQL in one statement: the attempts inserted, each
- * delivery marked succeeded if it still holds the claim's token, and the subscriptions' failing
- * streaks ended. Data-modifying CTEs run exactly once, whether or not the query reads them.
- */
+/** Records successful outcomes on PostgreSQL in one statement, which commits by itself. */
 async function recordSucceededOnPostgres(
   db: Db,
   outcomes: readonly SucceededOutcome[],
   now: number,
 ): Promise<void> {
+  await sql`${PREPARED}
+    WITH relaxed AS (${RELAXED_COMMIT}), ${recordingCtes(outcomes, now)}
+    SELECT setting FROM relaxed`.execute(db)
+}
+
+/**
+ * Records successful outcomes and claims on PostgreSQL in one statement (one round trip, one
+ * commit): the recording's CTEs, then the claim's, which leaves the deliveries being recorded
+ * alone (a delivery whose lease ended while its request ran is due again, and one statement
+ * must not update a row twice).
+ */
+async function recordSucceededAndClaimOnPostgres(
+  db: Db,
+  outcomes: readonly SucceededOutcome[],
+  now: number,
+  claim: ClaimRequest,
+): Promise<ClaimedDelivery[]> {
+  const recordedIds = outcomes.map((outcome) => outcome.deliveryId)
+  const { rows } = await sql<ClaimedRow>`${PREPARED}
+    WITH relaxed AS (${RELAXED_COMMIT}), ${recordingCtes(outcomes, now)}, ${claimingCtes(
+      claim.limit,
+      now,
+      now + claim.leaseMs,
+      randomUUID(),
+      [sql`AND id <> ALL(${recordedIds})`],
+    )}
+    ${SELECT_CLAIMED}`.execute(db)
+  return rows.map((row) => claimedDelivery(row, eventOf(row), row.subscription))
+}
+
+/**
+ * The CTEs that record successful outcomes on PostgreSQL: the attempts inserted, each delivery
+ * marked succeeded if it still holds the claim's token, and the subscriptions' failing streaks
+ * ended. Data-modifying CTEs run exactly once, whether or not the statement reads them.
+ */
+function recordingCtes(outcomes: readonly SucceededOutcome[], now: number) {
   const attempts = outcomes.flatMap((outcome) => (outcome.attempt ? [outcome.attempt] : []))
   const claims = outcomes.map((outcome) => ({
     id: outcome.deliveryId,
@@ -312,8 +362,7 @@ async function recordSucceededOnPostgres(
     status: outcome.attempt?.response_status ?? null,
   }))
   const subscriptionIds = [...new Set(outcomes.map((outcome) => outcome.subscriptionId))]
-  await sql`${PREPARED}
-    WITH relaxed AS (${RELAXED_COMMIT}), attempts AS (
+  return sql`attempts AS (
       INSERT INTO resthooks_attempts
       SELECT * FROM json_populate_recordset(NULL::resthooks_attempts, ${JSON.stringify(attempts)}::json)
     ), deliveries AS (
@@ -327,8 +376,7 @@ async function recordSucceededOnPostgres(
     ), subscriptions AS (
       UPDATE resthooks_subscriptions SET failing_since = NULL
       WHERE id = ANY(${subscriptionIds}) AND failing_since IS NOT NULL
-    )
-    SELECT setting FROM relaxed`.execute(db)
+    )`
 }
 
 type SucceededOutcome = Extract<DeliveryOutcome, { result: 'succeeded' }>

@@ -63,6 +63,15 @@ export interface OutboxFunctions {
   dispatch: boolean
 }
 
+/**
+ * On PostgreSQL, the largest claim that goes in the statement of a recording of successes. A
+ * worker with few requests in flight claims and records a few deliveries at a time, and pays
+ * a round trip and a commit per statement; one with many claims 24 and more at a time, beside
+ * its recording on a second connection, which a claim waiting behind a long recording would
+ * slow (docs/performance.md).
+ */
+const POSTGRES_CLAIM_WITH_RECORDING_UP_TO = 16
+
 /** A Store over Kysely: one implementation of every query for SQLite and PostgreSQL. */
 export function createSqlStore(parts: SqlStoreParts): Store {
   const { db, dialect, signalWork } = parts
@@ -156,12 +165,12 @@ export function createSqlStore(parts: SqlStoreParts): Store {
           return deliveries.claimDeliveries(trx, dialect, limit, leaseMs, now, only)
         })
       }),
-    claimsWithRecording: dialect === 'sqlite',
+    claimWithRecordingUpTo:
+      dialect === 'sqlite' ? Number.POSITIVE_INFINITY : POSTGRES_CLAIM_WITH_RECORDING_UP_TO,
     recordOutcomes: (outcomes, now, claim) =>
       bookkeeping(async (on) => {
-        const claimHere = dialect === 'sqlite' ? claim : undefined
-        const relay = claimHere && relayBatch && (await outboxWaiting(on)) ? relayBatch : undefined
-        return deliveries.recordOutcomes(on, dialect, outcomes, now, claimHere, relay)
+        const relay = claim && relayBatch && (await outboxWaiting(on)) ? relayBatch : undefined
+        return deliveries.recordOutcomes(on, dialect, outcomes, now, claim, relay)
       }),
     findDelivery: relayed((id: string, owner?: string) => deliveries.findDelivery(db, id, owner)),
     listDeliveries: relayed((page: DeliveryPage) => deliveries.listDeliveries(db, page)),

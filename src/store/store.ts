@@ -185,7 +185,7 @@ export interface Store {
    * longer matches (the lease expired and another worker claimed the delivery) records its
    * attempt but leaves the delivery to the newer claim.
    *
-   * A store with `claimsWithRecording` also claims, when `claim` is given, in the same
+   * A store with `claimWithRecordingUpTo` also claims, when `claim` is given, in the same
    * transaction, after the recording (as `claimDeliveries` would), and returns the deliveries as
    * `claimed`; if the recording fails, nothing is claimed.
    */
@@ -195,13 +195,14 @@ export interface Store {
     claim?: ClaimRequest,
   ): Promise<RecordedOutcomes>
   /**
-   * Whether `recordOutcomes` claims with a recording: a worker then claims with its recordings,
-   * one commit instead of two. True on SQLite, whose commits write their pages on the event
-   * loop. Not on PostgreSQL, where the claim runs beside the recording on a connection of its
-   * own; made one statement, it waited behind the recording and one worker process delivered
-   * less (docs/performance.md).
+   * The largest claim that `recordOutcomes` makes with a recording (none when absent): a worker
+   * whose claim is due when a recording is about to go claims with it, one commit and one round
+   * trip instead of two. Unbounded on SQLite, whose commits write their pages on the event loop.
+   * Small claims only on PostgreSQL, where a larger claim runs beside the recording on a
+   * connection of its own: made one statement with a long recording, it waited behind it, and
+   * one worker process with many requests in flight delivered less (docs/performance.md).
    */
-  readonly claimsWithRecording?: boolean
+  readonly claimWithRecordingUpTo?: number
 
   findDelivery(id: string, owner?: string): Promise<DeliveryTable | undefined>
   listDeliveries(page: DeliveryPage): Promise<DeliveryTable[]>
