@@ -2,6 +2,7 @@ import { queryObjects } from 'node:v8'
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHooks, type OperationalEvents } from '../src/index.ts'
+import type { ClaimedDelivery, DeliveryOutcome } from '../src/store/store.ts'
 import { verifyWebhook } from '../src/verify/index.ts'
 import { bookstoreHooks } from './support/bookstore.ts'
 import { pairOf, type Receiver, startReceiver } from './support/receiver.ts'
@@ -32,6 +33,36 @@ function collect<K extends keyof OperationalEvents>(
   const seen: OperationalEvents[K][] = []
   hooks.on(name, (payload) => seen.push(payload))
   return seen
+}
+
+/** The outcome a worker records for a claimed delivery whose request got a 200. */
+function succeededOutcome(
+  claimed: ClaimedDelivery,
+  attemptId: string,
+  startedAt: number,
+  durationMs: number,
+): DeliveryOutcome {
+  return {
+    result: 'succeeded',
+    deliveryId: claimed.delivery.id,
+    subscriptionId: claimed.delivery.subscription_id,
+    leaseToken: claimed.delivery.lease_token ?? '',
+    attempt: {
+      id: attemptId,
+      delivery_id: claimed.delivery.id,
+      number: 1,
+      started_at: startedAt,
+      duration_ms: durationMs,
+      request_headers: '{}',
+      request_method: 'POST',
+      request_url: 'http://127.0.0.1:9/in',
+      request_body: '{}',
+      response_status: 200,
+      response_headers: '{}',
+      response_body: '',
+      error: null,
+    },
+  }
 }
 
 describe('the wire format', () => {
@@ -405,40 +436,14 @@ describe('the worker', () => {
   it('a delivery whose lease ended while its request ran is recorded as sent, not claimed again with its recording', async () => {
     const { hooks } = await setup()
     const { store } = hooks
-    const sub = await hooks.subscribe({
-      owner: 'u1',
-      event: 'book.added',
-      target: 'http://127.0.0.1:9/in',
-    })
+    await hooks.subscribe({ owner: 'u1', event: 'book.added', target: 'http://127.0.0.1:9/in' })
     await hooks.modelEvent('Book', 'created', book)
     const now = Date.now()
     const [first] = await store.claimDeliveries(1, 10, now)
     if (!first) throw new Error('nothing claimed')
     // Its lease of 10 ms is over when the request's answer is recorded, a second later.
     const recorded = await store.recordOutcomes(
-      [
-        {
-          result: 'succeeded',
-          deliveryId: first.delivery.id,
-          subscriptionId: sub.id,
-          leaseToken: first.delivery.lease_token ?? '',
-          attempt: {
-            id: 'att_late',
-            delivery_id: first.delivery.id,
-            number: 1,
-            started_at: now,
-            duration_ms: 1000,
-            request_headers: '{}',
-            request_method: 'POST',
-            request_url: 'http://127.0.0.1:9/in',
-            request_body: '{}',
-            response_status: 200,
-            response_headers: '{}',
-            response_body: '',
-            error: null,
-          },
-        },
-      ],
+      [succeededOutcome(first, 'att_late', now, 1000)],
       now + 1000,
       { limit: 10, leaseMs: 60_000 },
     )
@@ -487,27 +492,7 @@ describe('the worker', () => {
     const now = Date.now()
     const [first] = await store.claimDeliveries(1, 60_000, now)
     if (!first) throw new Error('nothing claimed')
-    const outcome = {
-      result: 'succeeded' as const,
-      deliveryId: first.delivery.id,
-      subscriptionId: first.delivery.subscription_id,
-      leaseToken: first.delivery.lease_token ?? '',
-      attempt: {
-        id: 'att_once',
-        delivery_id: first.delivery.id,
-        number: 1,
-        started_at: now,
-        duration_ms: 1,
-        request_headers: '{}',
-        request_method: 'POST',
-        request_url: 'http://127.0.0.1:9/in',
-        request_body: '{}',
-        response_status: 200,
-        response_headers: '{}',
-        response_body: '',
-        error: null,
-      },
-    }
+    const outcome = succeededOutcome(first, 'att_once', now, 1)
     const claim = { limit: 1, leaseMs: 60_000 }
     const recorded = await store.recordOutcomes([outcome], now, claim)
     expect(recorded.claimed).toHaveLength(1)
