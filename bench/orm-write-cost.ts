@@ -1,8 +1,8 @@
 /**
  * What the Drizzle and Kysely benchmarks share (bench/drizzle.ts, bench/kysely.ts): the
- * application's better-sqlite3 connection with its `bench_book` table, and the run itself —
- * plain creates against the integration's, with 0 and 1 matching subscription, taking turns in
- * batches — with its printed table.
+ * application's connection (better-sqlite3, or `node:sqlite`) with its `bench_book` table, and
+ * the run itself — plain creates against the integration's, with 0 and 1 matching subscription,
+ * taking turns in batches — with its printed table.
  */
 
 import { mkdtempSync } from 'node:fs'
