@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
+import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
 import { PREPARED_STATEMENT } from './prepared-statement.ts'
 import type { AttemptTable, DeliveryTable, Schema, SubscriptionTable } from './schema.ts'
 import type {
@@ -167,17 +167,32 @@ interface ClaimedRow {
 }
 
 /**
- * The CTEs of PostgreSQL's claim, `due` and `claimed`: lock due rows that no other claim holds
- * (`FOR UPDATE SKIP LOCKED`) and move them to the lease's end under the token.
+ * PostgreSQL's claim, in one round trip: lock due rows that no other claim holds
+ * (`FOR UPDATE SKIP LOCKED`), move them to the lease's end under the token, and return them
+ * with their event and subscription. With `recording` (successes, see recordingCtes) the same
+ * statement records them first, one commit for both; the claim then leaves the deliveries being
+ * recorded alone (a delivery whose lease ended while its request ran is due again, and one
+ * statement must not update a row twice).
  */
-function claimingCtes(
+async function claimOnPostgres(
+  db: Db,
   limit: number,
   now: number,
   leaseEnd: number,
   leaseToken: string,
-  narrowed: readonly RawBuilder<unknown>[],
-) {
-  return sql`due AS (
+  only: ClaimFilter | undefined,
+  recording?: readonly SucceededOutcome[],
+): Promise<ClaimedDelivery[]> {
+  const narrowed = [
+    ...(only?.deliveryIds ? [sql`AND id = ANY(${[...only.deliveryIds]})`] : []),
+    ...(only?.subscriptionIds
+      ? [sql`AND subscription_id = ANY(${[...only.subscriptionIds]})`]
+      : []),
+    ...(recording ? [sql`AND id <> ALL(${recording.map((outcome) => outcome.deliveryId)})`] : []),
+  ]
+  // Fixed text for each combination of filters (lists travel as one array parameter each).
+  const { rows } = await sql<ClaimedRow>`${PREPARED}
+    WITH relaxed AS (${RELAXED_COMMIT}), ${recording ? sql`${recordingCtes(recording, now)}, ` : sql``}due AS (
       SELECT id FROM resthooks_deliveries
       WHERE status = 'pending' AND next_attempt_at <= ${now} ${sql.join(narrowed, sql` `)}
       ORDER BY next_attempt_at
@@ -189,12 +204,9 @@ function claimingCtes(
       FROM due WHERE d.id = due.id
       RETURNING d.id, d.subscription_id, d.owner, d.attempts, d.body, d.lease_token,
         d.created_at, d.event_id
-    )`
-}
-
-/** What PostgreSQL's claim returns: the claimed rows with their event and subscription. */
-const SELECT_CLAIMED = sql`SELECT c.*, e.name AS event_name, e.data AS event_data,
-      e.ref AS event_ref, e.created_at AS event_created_at, s.subscription
+    )
+    SELECT c.*, e.name AS event_name, e.data AS event_data, e.ref AS event_ref,
+      e.created_at AS event_created_at, s.subscription
     FROM claimed AS c
     CROSS JOIN relaxed
     -- Each claimed row's event and subscription by their primary keys (LIMIT 1 keeps the
@@ -205,31 +217,7 @@ const SELECT_CLAIMED = sql`SELECT c.*, e.name AS event_name, e.data AS event_dat
     LEFT JOIN LATERAL (
       SELECT row_to_json(r) AS subscription FROM resthooks_subscriptions AS r
       WHERE r.id = c.subscription_id LIMIT 1
-    ) AS s ON true`
-
-/**
- * PostgreSQL's claim, in one round trip: lock due rows that no other claim holds
- * (`FOR UPDATE SKIP LOCKED`), move them to the lease's end under the token, and return them
- * with their event and subscription.
- */
-async function claimOnPostgres(
-  db: Db,
-  limit: number,
-  now: number,
-  leaseEnd: number,
-  leaseToken: string,
-  only: ClaimFilter | undefined,
-): Promise<ClaimedDelivery[]> {
-  const narrowed = [
-    ...(only?.deliveryIds ? [sql`AND id = ANY(${[...only.deliveryIds]})`] : []),
-    ...(only?.subscriptionIds
-      ? [sql`AND subscription_id = ANY(${[...only.subscriptionIds]})`]
-      : []),
-  ]
-  // Fixed text for each combination of filters (lists travel as one array parameter each).
-  const { rows } = await sql<ClaimedRow>`${PREPARED}
-    WITH relaxed AS (${RELAXED_COMMIT}), ${claimingCtes(limit, now, leaseEnd, leaseToken, narrowed)}
-    ${SELECT_CLAIMED}`.execute(db)
+    ) AS s ON true`.execute(db)
   return rows.map((row) => claimedDelivery(row, eventOf(row), row.subscription))
 }
 
@@ -254,8 +242,20 @@ export async function recordOutcomes(
   if (dialect === 'postgres' && outcomes.length > 0 && !claim?.only && outcomes.every(succeeded)) {
     // The common case in one statement, which commits by itself: one round trip for the batch
     // (or the lone success), where a transaction would take six; with the claim too.
-    if (claim) recorded.claimed = await recordSucceededAndClaimOnPostgres(db, outcomes, now, claim)
-    else await recordSucceededOnPostgres(db, outcomes, now)
+    if (!claim) await recordSucceededOnPostgres(db, outcomes, now)
+    else {
+      const leaseEnd = now + claim.leaseMs
+      const token = randomUUID()
+      recorded.claimed = await claimOnPostgres(
+        db,
+        claim.limit,
+        now,
+        leaseEnd,
+        token,
+        undefined,
+        outcomes,
+      )
+    }
     return recorded
   }
   await db.transaction().execute(async (trx) => {
@@ -322,31 +322,6 @@ async function recordSucceededOnPostgres(
   await sql`${PREPARED}
     WITH relaxed AS (${RELAXED_COMMIT}), ${recordingCtes(outcomes, now)}
     SELECT setting FROM relaxed`.execute(db)
-}
-
-/**
- * Records successful outcomes and claims on PostgreSQL in one statement (one round trip, one
- * commit): the recording's CTEs, then the claim's, which leaves the deliveries being recorded
- * alone (a delivery whose lease ended while its request ran is due again, and one statement
- * must not update a row twice).
- */
-async function recordSucceededAndClaimOnPostgres(
-  db: Db,
-  outcomes: readonly SucceededOutcome[],
-  now: number,
-  claim: ClaimRequest,
-): Promise<ClaimedDelivery[]> {
-  const recordedIds = outcomes.map((outcome) => outcome.deliveryId)
-  const { rows } = await sql<ClaimedRow>`${PREPARED}
-    WITH relaxed AS (${RELAXED_COMMIT}), ${recordingCtes(outcomes, now)}, ${claimingCtes(
-      claim.limit,
-      now,
-      now + claim.leaseMs,
-      randomUUID(),
-      [sql`AND id <> ALL(${recordedIds})`],
-    )}
-    ${SELECT_CLAIMED}`.execute(db)
-  return rows.map((row) => claimedDelivery(row, eventOf(row), row.subscription))
 }
 
 /**
