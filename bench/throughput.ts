@@ -16,21 +16,30 @@
  * ratio of CPU, which moves less from run to run.
  * BENCH_SQLITE_STATEMENTS=1 also prints the SQLite statements of the timed delivery (calls,
  * time, rows; COMMITs included).
+ *
+ * Each round also measures, right after resthooks, the least a durable queue does
+ * (bench/bare-queue.ts: a table of deliveries in SQLite, claimed with a lease and POSTed with
+ * undici, no signing, no attempt rows) on a database file of its own: a ceiling for what any
+ * sender that keeps its deliveries in SQLite reaches on this machine. BENCH_BARE=0 leaves it out.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { sql } from 'kysely'
 import { createHooks, type Hooks } from '../src/index.ts'
 import { sqliteStore } from '../src/store/sqlite/index.ts'
+import { BARE_SQLITE_SCHEMA, bareWorker, sqliteBareEnqueue, sqliteBareQueue } from './bare-queue.ts'
 import {
   book,
+  envelope,
   fmt,
   machineLine,
   medianOf,
   positiveInt,
   printTable,
+  type Receiver,
   rawBaseline,
   startReceiverProcess,
 } from './common.ts'
@@ -43,6 +52,7 @@ const SUBSCRIPTIONS = positiveInt('BENCH_SUBSCRIPTIONS', 5)
 const CONCURRENCY = positiveInt('BENCH_CONCURRENCY', 50)
 const DELIVERIES = EVENTS * SUBSCRIPTIONS
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3)
+const BARE = process.env.BENCH_BARE !== '0'
 
 // ---------------------------------------------------------------------------------------------
 // (b) resthooks on SQLite
@@ -63,6 +73,63 @@ async function dispatchEvents(hooks: Hooks, from: number, count: number): Promis
   return (performance.now() - started) / 1000
 }
 
+// ---------------------------------------------------------------------------------------------
+// (c) the least a durable queue does, on SQLite
+
+interface BareSqlite {
+  /** Dispatches `count` events from `from`: a transaction each, with its deliveries. */
+  dispatch(from: number, count: number): void
+  /** Delivers every pending delivery; resolves with the seconds taken. */
+  deliver(receiver: Receiver): Promise<number>
+  close(): Promise<void>
+}
+
+function openBareSqlite(path: string, targets: readonly string[]): BareSqlite {
+  // The application's connection, durable as the store's own; the worker's, NORMAL.
+  const app = new DatabaseSync(path)
+  app.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000')
+  app.exec(BARE_SQLITE_SCHEMA)
+  const enqueue = sqliteBareEnqueue(app)
+  const pending = app.prepare('SELECT count(*) AS n FROM bare_deliveries WHERE status = 0')
+  const workerDb = new DatabaseSync(path)
+  workerDb.exec('PRAGMA busy_timeout = 5000')
+  const worker = bareWorker(sqliteBareQueue(workerDb), CONCURRENCY, (error) =>
+    console.error(`bare queue: ${error.message}`),
+  )
+  return {
+    dispatch(from, count) {
+      for (let i = from; i < from + count; i++) {
+        app.exec('BEGIN IMMEDIATE')
+        enqueue(
+          targets.map((url, s) => ({
+            url,
+            body: envelope(i * targets.length + s, url, targets.length),
+          })),
+        )
+        app.exec('COMMIT')
+      }
+    },
+    async deliver(receiver) {
+      const { reached } = await receiver.expect(DELIVERIES)
+      const started = performance.now()
+      worker.start()
+      await reached
+      while ((pending.get() as { n: number }).n > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+      const seconds = (performance.now() - started) / 1000
+      await worker.stop()
+      if (worker.failed > 0) throw new Error(`bare queue: ${worker.failed} deliveries failed`)
+      return seconds
+    },
+    async close() {
+      await worker.close()
+      workerDb.close()
+      app.close()
+    },
+  }
+}
+
 /** This process's CPU time (user + system, all threads) since `from`, in µs. */
 function cpuMicros(from: NodeJS.CpuUsage): number {
   const { user, system } = process.cpuUsage(from)
@@ -74,6 +141,7 @@ function cpuMicros(from: NodeJS.CpuUsage): number {
 async function main(): Promise<void> {
   const receiver = await startReceiverProcess()
   const dir = mkdtempSync(join(tmpdir(), 'resthooks-bench-'))
+  let closeBare: () => Promise<void> | undefined = () => undefined
   const hooks = createHooks({
     store: sqliteStore({ path: join(dir, 'bench.db') }),
     events: { 'book.added': 'Book.created' },
@@ -91,6 +159,13 @@ async function main(): Promise<void> {
         target: `${receiver.url}/hooks/${s}`,
       })
     }
+    const bare = BARE
+      ? openBareSqlite(
+          join(dir, 'bare.db'),
+          Array.from({ length: SUBSCRIPTIONS }, (_, s) => `${receiver.url}/hooks/${s}`),
+        )
+      : undefined
+    closeBare = () => bare?.close()
     const statements =
       process.env.BENCH_SQLITE_STATEMENTS === '1' ? countSqliteStatements() : undefined
     const rounds: {
@@ -99,6 +174,8 @@ async function main(): Promise<void> {
       delivery: number
       rawCpu: number
       deliveryCpu: number
+      bare?: number
+      bareCpu?: number
     }[] = []
     // Round 0 is the warm-up: the same work, not counted.
     for (let round = 0; round <= ROUNDS; round++) {
@@ -113,12 +190,23 @@ async function main(): Promise<void> {
       const deliverySeconds = await deliverAll(hooks, receiver, DELIVERIES, CONCURRENCY)
       const deliveryCpu = cpuMicros(deliveryStarted)
       statements?.stop()
+      let bareRound: { bare: number; bareCpu: number } | undefined
+      if (bare) {
+        bare.dispatch(round * EVENTS, EVENTS)
+        const bareStarted = process.cpuUsage()
+        const bareSeconds = await bare.deliver(receiver)
+        bareRound = {
+          bare: DELIVERIES / bareSeconds,
+          bareCpu: cpuMicros(bareStarted) / DELIVERIES,
+        }
+      }
       rounds.push({
         raw: DELIVERIES / rawSeconds,
         dispatch: EVENTS / dispatchSeconds,
         delivery: DELIVERIES / deliverySeconds,
         rawCpu: rawCpu / DELIVERIES,
         deliveryCpu: deliveryCpu / DELIVERIES,
+        ...bareRound,
       })
     }
     const warmup = rounds.shift()
@@ -134,14 +222,21 @@ async function main(): Promise<void> {
     const cpuRatio = medianOf(rounds.map((round) => round.rawCpu / round.deliveryCpu))
     console.log(machineLine())
     console.log(
-      `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries, concurrency ${CONCURRENCY}, SQLite (synchronous=full, WAL) in ${tmpdir()}; a warm-up round, then ${ROUNDS} rounds of the baseline then resthooks`,
+      `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries, concurrency ${CONCURRENCY}, SQLite (synchronous=full, WAL) in ${tmpdir()}; a warm-up round, then ${ROUNDS} rounds of the baseline then resthooks${bare ? ' then the bare queue (bench/bare-queue.ts)' : ''}`,
     )
     console.log(
       'CPU: of this process (all its threads) while the baseline sent and while resthooks delivered, per request or delivery; the receiver is the same for both',
     )
     console.log('')
-    const cpu = (round: (typeof rounds)[number]) =>
-      `${round.rawCpu.toFixed(0)} / ${round.deliveryCpu.toFixed(0)} µs`
+    type Round = (typeof rounds)[number]
+    const cpu = (round: Round) =>
+      `${[round.rawCpu, round.deliveryCpu, ...(bare ? [round.bareCpu ?? 0] : [])].map((µs) => µs.toFixed(0)).join(' / ')} µs`
+    const bareCells = (round: Round) =>
+      bare
+        ? [`${fmt(round.bare ?? 0)} deliveries/s`, ((round.bare ?? 0) / round.raw).toFixed(2)]
+        : []
+    const bareRatios = rounds.map((round) => (round.bare ?? 0) / round.raw)
+    const bareRatio = medianOf(bareRatios)
     const rows: string[][] = [
       [
         'round',
@@ -149,7 +244,8 @@ async function main(): Promise<void> {
         'resthooks dispatch',
         'resthooks delivery',
         'ratio',
-        'CPU: raw / resthooks',
+        ...(bare ? ['bare queue delivery', 'ratio'] : []),
+        `CPU: raw / resthooks${bare ? ' / bare queue' : ''}`,
       ],
       ...(warmup ? [warmup] : []).map((round) => [
         'warm-up',
@@ -157,6 +253,7 @@ async function main(): Promise<void> {
         `${fmt(round.dispatch)} events/s`,
         `${fmt(round.delivery)} deliveries/s`,
         `(${(round.delivery / round.raw).toFixed(2)})`,
+        ...bareCells(round).map((cell) => `(${cell})`),
         `(${cpu(round)})`,
       ]),
       ...rounds.map((round, i) => [
@@ -165,6 +262,7 @@ async function main(): Promise<void> {
         `${fmt(round.dispatch)} events/s`,
         `${fmt(round.delivery)} deliveries/s`,
         (round.delivery / round.raw).toFixed(2),
+        ...bareCells(round),
         cpu(round),
       ]),
       [
@@ -173,6 +271,7 @@ async function main(): Promise<void> {
         '',
         '',
         `${ratio.toFixed(2)} (target ≥ 0.70)`,
+        ...(bare ? ['', bareRatio.toFixed(2)] : []),
         `${cpuRatio.toFixed(2)} (raw ÷ resthooks)`,
       ],
     ]
@@ -194,8 +293,18 @@ async function main(): Promise<void> {
         target: '≥ 0.7 of raw',
         met: ratio >= 0.7,
       },
+      ...(bare
+        ? [
+            {
+              bench: 'throughput',
+              measure: 'SQLite, the least a durable queue does (bare queue, a ceiling)',
+              value: `${fmt(medianOf(rounds.map((round) => round.bare ?? 0)))}/s = ${bareRatio.toFixed(2)} of raw (rounds ${bareRatios.map((r) => r.toFixed(2)).join(', ')})`,
+            },
+          ]
+        : []),
     ])
   } finally {
+    await closeBare()
     await hooks.close()
     await receiver.close()
     rmSync(dir, { recursive: true, force: true })
