@@ -3,12 +3,13 @@
  *
  *   node bench/pg-worker.ts resthooks <database url> <concurrency>
  *   node bench/pg-worker.ts pg-boss <database url> <localConcurrency> <batchSize>
+ *   node bench/pg-worker.ts bare <database url> <concurrency>
  *
  * `resthooks` runs `hooks.worker({ concurrency })` on a postgresStore. `pg-boss` runs pg-boss
  * workers on the benchmark's queue (`work()` with `localConcurrency` fetch loops of `batchSize`
  * jobs each, so up to localConcurrency × batchSize requests in flight) whose handler POSTs each
  * job's body to its URL with undici, all of a batch at once; pg-boss completes the batch when
- * the handler resolves.
+ * the handler resolves. `bare` runs the least a durable queue does (bench/bare-queue.ts).
  *
  * Talks to its parent over IPC:
  * - sends `{ type: 'ready' }` once connected;
@@ -19,10 +20,12 @@
  * - sends `{ type: 'problem', message }` for errors and failed deliveries.
  */
 
+import pg from 'pg'
 import { PgBoss } from 'pg-boss'
 import { Agent, request } from 'undici'
 import { createHooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
+import { bareWorker, postgresBareQueue } from './bare-queue.ts'
 import { PGBOSS_QUEUE } from './common.ts'
 
 interface Runner {
@@ -150,17 +153,46 @@ async function pgBossRunner(
   }
 }
 
+async function bareRunner(url: string, concurrency: number): Promise<Runner> {
+  // Its bookkeeping commits without waiting for the WAL flush, as resthooks' worker's does.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 3,
+    options: '-c synchronous_commit=off',
+  })
+  pool.on('error', (error) => problem(`bare queue: ${error.message}`))
+  await pool.query('SELECT 1')
+  const worker = bareWorker(postgresBareQueue(pool), concurrency, (error) =>
+    problem(`bare queue: ${error.message}`),
+  )
+  return {
+    async start() {
+      worker.start()
+    },
+    async stop() {
+      await worker.stop()
+      succeeded = worker.succeeded
+      failed = worker.failed
+    },
+    async close() {
+      await worker.close()
+      await pool.end()
+    },
+  }
+}
+
 async function main(): Promise<void> {
   const [kind, url, ...numbers] = process.argv.slice(2)
   const [first, second] = numbers.map(Number)
   const valid = (n: number | undefined): n is number => Number.isInteger(n) && (n ?? 0) > 0
   let runner: Runner
   if (kind === 'resthooks' && url && valid(first)) runner = await resthooksRunner(url, first)
+  else if (kind === 'bare' && url && valid(first)) runner = await bareRunner(url, first)
   else if (kind === 'pg-boss' && url && valid(first) && valid(second)) {
     runner = await pgBossRunner(url, first, second)
   } else {
     throw new Error(
-      'usage: pg-worker.ts resthooks <database url> <concurrency> | pg-boss <database url> <localConcurrency> <batchSize>',
+      'usage: pg-worker.ts resthooks|bare <database url> <concurrency> | pg-boss <database url> <localConcurrency> <batchSize>',
     )
   }
 

@@ -27,7 +27,13 @@
  *   receiving side's network stack);
  * - BENCH_CPU_PROF_DIR: run the worker processes with --cpu-prof, profiles in that directory;
  * - BENCH_PG_STATEMENTS=1: load pg_stat_statements and print, after each timed run, its
- *   transactions and the statements that took the most time.
+ *   transactions and the statements that took the most time;
+ * - BENCH_BARE=0: leave out the bare queue (below).
+ *
+ * Besides resthooks and pg-boss it measures, with 1 and W processes, the least a durable queue
+ * does (bench/bare-queue.ts: a table of deliveries claimed with a lease, `FOR UPDATE SKIP
+ * LOCKED`, POSTed with undici, no signing, no attempt rows): a ceiling for any sender that keeps
+ * its deliveries in PostgreSQL on this machine, not a competitor.
  *
  * It starts a PostgreSQL cluster of its own (scripts/postgres.sh, in a temporary directory, on
  * a free port), a database per measured system, the receiver (bench/receiver.ts) and the worker
@@ -53,9 +59,11 @@ import pg from 'pg'
 import { PgBoss, type Db as PgBossDb } from 'pg-boss'
 import { createHooks } from '../src/index.ts'
 import { postgresStore } from '../src/store/postgres/index.ts'
+import { BARE_POSTGRES_SCHEMA, enqueueOnPostgres } from './bare-queue.ts'
 import { type Cluster, onExit, runCleanups, startCluster } from './cluster.ts'
 import {
   book,
+  envelope,
   fmt,
   forkChild,
   type IpcChild,
@@ -81,6 +89,7 @@ const DURABLE = process.env.BENCH_PG_DURABLE !== '0'
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR || undefined
 const SOCKET = process.env.BENCH_PG_SOCKET === 'unix' ? 'unix' : 'tcp'
 const STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1'
+const BARE = process.env.BENCH_BARE !== '0'
 const DELIVERIES = EVENTS * SUBSCRIPTIONS
 const WARMUP_EVENTS = Math.max(1, Math.min(200, Math.floor(EVENTS / 10)))
 const WARMUP_REQUESTS = WARMUP_EVENTS * SUBSCRIPTIONS
@@ -516,6 +525,34 @@ async function resthooksSystem(
 }
 
 // ---------------------------------------------------------------------------------------------
+// pg-boss and the bare queue: the application's subscriptions in a table of its own
+
+/** The application's subscriptions, as resthooks keeps them: found by event and owner. */
+async function createSubscriptions(app: pg.Pool, receiver: Receiver): Promise<void> {
+  await app.query(
+    'CREATE TABLE bench_subscriptions (id text PRIMARY KEY, owner text NOT NULL, event text NOT NULL, target text NOT NULL)',
+  )
+  await app.query('CREATE INDEX bench_subscriptions_event ON bench_subscriptions (event, owner)')
+  for (let s = 0; s < SUBSCRIPTIONS; s++) {
+    await app.query('INSERT INTO bench_subscriptions VALUES ($1, $2, $3, $4)', [
+      `hook_01JABCDEFGHJKMNPQRSTVWXYZ${s}`,
+      'u1',
+      'book.added',
+      `${receiver.url}/hooks/${s}`,
+    ])
+  }
+}
+
+/** The subscriptions matching book `row`'s event, in the application's transaction. */
+async function matching(client: pg.PoolClient, row: ReturnType<typeof book>) {
+  const { rows } = await client.query<{ id: string; target: string }>(
+    'SELECT id, target FROM bench_subscriptions WHERE event = $1 AND owner = $2',
+    ['book.added', row.ownerId],
+  )
+  return rows
+}
+
+// ---------------------------------------------------------------------------------------------
 // pg-boss
 
 /** pg-boss' `db` option over the application's transaction client. */
@@ -553,19 +590,7 @@ async function pgBossSystem(
     await boss.start()
     await boss.createQueue(PGBOSS_QUEUE, { notify: true })
     await app.query(BOOKS_TABLE)
-    // The application's subscriptions, as resthooks keeps them: found by event and owner.
-    await app.query(
-      'CREATE TABLE bench_subscriptions (id text PRIMARY KEY, owner text NOT NULL, event text NOT NULL, target text NOT NULL)',
-    )
-    await app.query('CREATE INDEX bench_subscriptions_event ON bench_subscriptions (event, owner)')
-    for (let s = 0; s < SUBSCRIPTIONS; s++) {
-      await app.query('INSERT INTO bench_subscriptions VALUES ($1, $2, $3, $4)', [
-        `hook_01JABCDEFGHJKMNPQRSTVWXYZ${s}`,
-        'u1',
-        'book.added',
-        `${receiver.url}/hooks/${s}`,
-      ])
-    }
+    await createSubscriptions(app, receiver)
     const concurrencies = split(CONCURRENCY, processes)
     workers = await spawnWorkers(processes, (i) => {
       const { localConcurrency, batchSize } = pgBossLoops(concurrencies[i] ?? 1)
@@ -589,11 +614,7 @@ async function pgBossSystem(
     async write(client, i) {
       const row = book(i)
       await insertBook(client, row)
-      const { rows } = await client.query<{ id: string; target: string }>(
-        'SELECT id, target FROM bench_subscriptions WHERE event = $1 AND owner = $2',
-        ['book.added', row.ownerId],
-      )
-      const jobs = rows.map((subscription) => ({
+      const jobs = (await matching(client, row)).map((subscription) => ({
         data: {
           url: subscription.target,
           body: JSON.stringify({
@@ -609,6 +630,63 @@ async function pgBossSystem(
     },
     pending: () => count(`'created', 'retry', 'active'`),
     succeeded: () => count(`'completed'`),
+    close,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bare queue: the least a durable queue does
+
+async function bareSystem(
+  cluster: Cluster,
+  receiver: Receiver,
+  processes: number,
+): Promise<System> {
+  const database = `bench_bare_${processes}`
+  await cluster.admin.query(`CREATE DATABASE ${database}`)
+  const url = cluster.urlOf(database)
+  const app = new pg.Pool({ connectionString: url, max: DISPATCH_CONNECTIONS })
+  app.on('error', () => {})
+  let workers: WorkerSet | undefined
+  const close = async () => {
+    await workers?.close()
+    await app.end()
+  }
+  try {
+    await app.query(BOOKS_TABLE)
+    await createSubscriptions(app, receiver)
+    await app.query(BARE_POSTGRES_SCHEMA)
+    const concurrencies = split(CONCURRENCY, processes)
+    workers = await spawnWorkers(processes, (i) => ['bare', url, String(concurrencies[i] ?? 1)])
+  } catch (error) {
+    await close()
+    throw error
+  }
+  const count = async (status: number) => {
+    const { rows } = await app.query<{ n: string }>(
+      'SELECT count(*) AS n FROM bare_deliveries WHERE status = $1',
+      [status],
+    )
+    return Number(rows[0]?.n ?? 0)
+  }
+  return {
+    label: `bare queue ×${processes}`,
+    app,
+    workers,
+    async write(client, i) {
+      const row = book(i)
+      await insertBook(client, row)
+      const subscriptions = await matching(client, row)
+      await enqueueOnPostgres(
+        client,
+        subscriptions.map((subscription, s) => ({
+          url: subscription.target,
+          body: envelope(i * subscriptions.length + s, subscription.target, subscriptions.length),
+        })),
+      )
+    },
+    pending: () => count(0),
+    succeeded: () => count(1),
     close,
   }
 }
@@ -637,7 +715,15 @@ async function main(): Promise<void> {
     const boss = await measureSystem(cluster, receiver, () =>
       pgBossSystem(cluster, receiver, WORKERS),
     )
-    print(cluster, one, many, boss)
+    const bare = BARE
+      ? {
+          one: await measureSystem(cluster, receiver, () => bareSystem(cluster, receiver, 1)),
+          many: await measureSystem(cluster, receiver, () =>
+            bareSystem(cluster, receiver, WORKERS),
+          ),
+        }
+      : undefined
+    print(cluster, one, many, boss, bare)
   } finally {
     await receiver.close()
     await cluster.admin.end()
@@ -677,9 +763,17 @@ function ofRaw(rounds: readonly RunResult[]): number {
   return medianOf(rounds.map((run) => (run.baseline ? rate(run) / rate(run.baseline) : Number.NaN)))
 }
 
-function print(cluster: Cluster, one: RunResult[], many: RunResult[], boss: RunResult[]): void {
+function print(
+  cluster: Cluster,
+  one: RunResult[],
+  many: RunResult[],
+  boss: RunResult[],
+  bare: { one: RunResult[]; many: RunResult[] } | undefined,
+): void {
   // Every baseline round of the run, one before each timed round of each system.
-  const raw = [...one, ...many, ...boss].flatMap((run) => (run.baseline ? [run.baseline] : []))
+  const raw = [...one, ...many, ...boss, ...(bare ? [...bare.one, ...bare.many] : [])].flatMap(
+    (run) => (run.baseline ? [run.baseline] : []),
+  )
   const rawRate = rate(median(raw))
   const bossVersion = (
     JSON.parse(
@@ -733,6 +827,7 @@ function print(cluster: Cluster, one: RunResult[], many: RunResult[], boss: RunR
     row('resthooks PG ×1', one),
     row(`resthooks PG ×${WORKERS}`, many),
     row(`pg-boss ×${WORKERS}`, boss),
+    ...(bare ? [row('bare queue ×1', bare.one), row(`bare queue ×${WORKERS}`, bare.many)] : []),
   ])
   console.log('')
   const manyRate = rate(median(many))
@@ -770,6 +865,15 @@ function print(cluster: Cluster, one: RunResult[], many: RunResult[], boss: RunR
       target: '≥ 3×',
       met: manyRate / bossRate >= 3,
     },
+    ...(bare
+      ? [
+          {
+            bench: 'throughput',
+            measure: `PostgreSQL, the least a durable queue does (bare queue, a ceiling), ×1 / ×${WORKERS}`,
+            value: `${fmt(rate(median(bare.one)))}/s = ${ofRaw(bare.one).toFixed(2)} / ${fmt(rate(median(bare.many)))}/s = ${ofRaw(bare.many).toFixed(2)} of raw`,
+          },
+        ]
+      : []),
   ])
 }
 
