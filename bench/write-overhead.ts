@@ -23,6 +23,9 @@
  * as `{ tx }`. The variants take turns, a round at a time, in an order rotated every round, so
  * that the shared machine's drift weighs on all alike; the mean per transaction is reported.
  * Targets (issue 5): ≤ 1.05× the plain write with no matching subscription, ≤ 1.5× with one.
+ * Beside them, a floor: the application storing the event itself, one INSERT of the event's
+ * row into a table of its own (`bench_events`, with the index an owner's event feed reads),
+ * no modelEvent: the least that storing every event (PRODUCT.md) adds to a write.
  *
  * Then a breakdown: the same transactions again, a few per variant, with the executor wrapped
  * to count and time every statement resthooks runs (the subscription SELECT, SQLite's outbox row,
@@ -65,11 +68,24 @@ interface Variant {
   matching: number
   /** Through a second instance on the same store with `subscriptionCacheMs: 1000`. */
   cached?: boolean
+  /**
+   * Instead of modelEvent, the application stores the event itself with one INSERT into a table
+   * of its own (`bench_events`, indexed for an owner's feed as resthooks' events are): the least
+   * that storing every event costs (PRODUCT.md: every event is stored, for `GET /events`).
+   */
+  floor?: boolean
   target?: number
 }
 
 const VARIANTS: readonly Variant[] = [
   { key: 'plain', label: 'plain write', owner: null, matching: 0 },
+  {
+    key: 'floor',
+    label: '+ one event row in plain SQL (floor)',
+    owner: null,
+    matching: 0,
+    floor: true,
+  },
   { key: 'subs0', label: '+ modelEvent, 0 matching', owner: 'owner0', matching: 0, target: 1.05 },
   { key: 'subs1', label: '+ modelEvent, 1 matching', owner: 'owner1', matching: 1, target: 1.5 },
   { key: 'subs5', label: '+ modelEvent, 5 matching', owner: 'owner5', matching: 5 },
@@ -184,6 +200,9 @@ function tracing(trx: AppDb, trace: Trace): SqlExecutor & { ms: number } {
 
 let nextId = 0
 
+/** An id as long as resthooks' event ids (`evt_` and a ULID), in increasing order. */
+const eventId = (n: number) => `evt_01J${String(n).padStart(23, '0')}`
+
 /** One transaction of `variant`; with `trace`, timed part by part. */
 async function write(engines: Engines, db: AppDb, variant: Variant, trace?: Trace) {
   const hooks = variant.cached ? engines.cached : engines.hooks
@@ -197,6 +216,12 @@ async function write(engines: Engines, db: AppDb, variant: Variant, trace?: Trac
       trx,
     )
     const inserted = performance.now()
+    if (variant.floor) {
+      await sql`insert into bench_events (id, name, owner, data, created_at) values (${eventId(row.id)}, ${'book.added'}, ${row.ownerId}, ${JSON.stringify(row)}, ${Date.now()})`.execute(
+        trx,
+      )
+      if (trace) add(trace, 'INSERT bench_events (floor)', performance.now() - inserted)
+    }
     if (variant.owner !== null) {
       const executor = trace ? tracing(trx, trace) : undefined
       const result = await hooks.modelEvent('Book', 'created', row, { tx: executor ?? trx })
@@ -246,6 +271,8 @@ async function measure(engines: Engines, db: AppDb, createTable: string): Promis
   const { hooks } = engines
   await hooks.migrate()
   await sql.raw(createTable).execute(db)
+  await sql.raw(EVENTS_TABLE).execute(db)
+  await sql.raw(EVENTS_INDEX).execute(db)
   await subscribe(hooks)
   // Past any subscription cache's staleness window (PRODUCT.md allows up to 1 s).
   await new Promise((resolve) => setTimeout(resolve, 1100))
@@ -280,6 +307,11 @@ async function traceAll(engines: Engines, db: AppDb): Promise<Trace[]> {
 
 const BOOKS_TABLE =
   'create table bench_books (id integer primary key, title text not null, owner_id text not null)'
+
+/** The floor variant's events: what the event feed needs of each, as resthooks keeps them. */
+const EVENTS_TABLE =
+  'create table bench_events (id text primary key, name text not null, owner text, data text not null, created_at bigint not null)'
+const EVENTS_INDEX = 'create index bench_events_owner on bench_events (owner, id)'
 
 async function runSqlite(): Promise<StoreResult> {
   const dir = mkdtempSync(join(tmpdir(), 'resthooks-bench-overhead-'))
@@ -396,6 +428,13 @@ function print(result: StoreResult): ReportRow[] {
     ...result.timings.map(({ variant, samples }) => {
       const ratio = mean(samples) / plain
       const met = variant.target === undefined ? undefined : ratio <= variant.target
+      if (variant.floor) {
+        rows.push({
+          bench: 'write overhead',
+          measure: `${result.name}, the event row alone in plain SQL (floor)`,
+          value: `${ratio.toFixed(2)}× plain (${us(mean(samples))} vs ${us(plain)} µs)`,
+        })
+      }
       if (variant.owner !== null) {
         rows.push({
           bench: 'write overhead',
