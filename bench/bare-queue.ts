@@ -15,8 +15,17 @@
  * per-origin limits, no SSRF guard, no wake-up on new work, no subscription state checked at
  * send time. So it is a ceiling, not a competitor: the figure says how much of the gap to the
  * raw baseline belongs to keeping deliveries in a database at all on this machine.
+ *
+ * With `contract: true` (`bareWorker`'s option) it also does the least PRODUCT.md asks of every
+ * delivery: the request signed (Standard Webhooks: `webhook-id`, `webhook-timestamp` and an
+ * HMAC-SHA256 `webhook-signature`), and an attempt row per request with the response's status,
+ * headers and body and the duration, written in the transaction that marks the delivery done.
+ * With `keepRequests: true` the attempt also keeps the request's headers and body, as resthooks'
+ * delivery log does (the contract does not ask for them). Still no envelope rendering, no
+ * retries.
  */
 
+import { createHmac, randomBytes } from 'node:crypto'
 import type { DatabaseSync } from 'node:sqlite'
 import type pg from 'pg'
 import { Agent, request } from 'undici'
@@ -28,12 +37,22 @@ export interface BareJob {
   body: string
 }
 
-/** The queue's two statements. */
+/** What the contract keeps of an attempt (PRODUCT.md): the response, and how long it took. */
+export interface BareAttempt {
+  deliveryId: number
+  startedAt: number
+  durationMs: number
+  status: number
+  headers: string
+  body: string
+}
+
+/** The queue's statements. */
 export interface BareQueue {
   /** Leases up to `limit` pending deliveries, oldest first. */
   claim(limit: number): Promise<BareJob[]>
-  /** Marks these deliveries as done. */
-  done(ids: number[]): Promise<void>
+  /** Marks these deliveries as done, with their attempts (when kept) in the same transaction. */
+  done(ids: number[], attempts: BareAttempt[]): Promise<void>
 }
 
 /** How long a claim holds its deliveries. */
@@ -55,6 +74,16 @@ export const BARE_SQLITE_SCHEMA = `
     lease_until INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX bare_deliveries_pending ON bare_deliveries (id) WHERE status = 0;
+  CREATE TABLE bare_attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    response_status INTEGER NOT NULL,
+    response_headers TEXT NOT NULL,
+    response_body TEXT NOT NULL
+  );
+  CREATE INDEX bare_attempts_delivery ON bare_attempts (delivery_id);
 `
 
 /** Writes an event's deliveries on `db`, inside the application's transaction. */
@@ -79,13 +108,31 @@ export function sqliteBareQueue(db: DatabaseSync): BareQueue {
   const done = db.prepare(
     'UPDATE bare_deliveries SET status = 1 WHERE id IN (SELECT value FROM json_each(?))',
   )
+  const attempt = db.prepare(
+    `INSERT INTO bare_attempts (delivery_id, started_at, duration_ms, response_status,
+       response_headers, response_body) VALUES (?, ?, ?, ?, ?, ?)`,
+  )
   return {
     async claim(limit) {
       const now = Date.now()
       return claim.all(now + LEASE_MS, now, limit) as unknown as BareJob[]
     },
-    async done(ids) {
-      done.run(JSON.stringify(ids))
+    async done(ids, attempts) {
+      if (attempts.length === 0) {
+        done.run(JSON.stringify(ids))
+        return
+      }
+      db.exec('BEGIN IMMEDIATE')
+      try {
+        for (const a of attempts) {
+          attempt.run(a.deliveryId, a.startedAt, a.durationMs, a.status, a.headers, a.body)
+        }
+        done.run(JSON.stringify(ids))
+        db.exec('COMMIT')
+      } catch (error) {
+        db.exec('ROLLBACK')
+        throw error
+      }
     },
   }
 }
@@ -102,6 +149,16 @@ export const BARE_POSTGRES_SCHEMA = `
     lease_until timestamptz NOT NULL DEFAULT '-infinity'
   );
   CREATE INDEX bare_deliveries_pending ON bare_deliveries (id) WHERE status = 0;
+  CREATE TABLE bare_attempts (
+    id bigserial PRIMARY KEY,
+    delivery_id bigint NOT NULL,
+    started_at bigint NOT NULL,
+    duration_ms integer NOT NULL,
+    response_status integer NOT NULL,
+    response_headers text NOT NULL,
+    response_body text NOT NULL
+  );
+  CREATE INDEX bare_attempts_delivery ON bare_attempts (delivery_id);
 `
 
 /** Writes the deliveries of one event in one statement, on the application's transaction. */
@@ -136,11 +193,33 @@ export function postgresBareQueue(pool: pg.Pool): BareQueue {
       })
       return rows.map((row) => ({ id: Number(row.id), url: row.url, body: row.body }))
     },
-    async done(ids) {
+    async done(ids, attempts) {
+      if (attempts.length === 0) {
+        await pool.query({
+          name: 'bare_done',
+          text: 'UPDATE bare_deliveries SET status = 1 WHERE id = ANY($1::bigint[])',
+          values: [ids],
+        })
+        return
+      }
+      // The attempts and the deliveries' status in one statement, one transaction.
       await pool.query({
-        name: 'bare_done',
-        text: 'UPDATE bare_deliveries SET status = 1 WHERE id = ANY($1::bigint[])',
-        values: [ids],
+        name: 'bare_done_with_attempts',
+        text: `WITH kept AS (
+                 INSERT INTO bare_attempts (delivery_id, started_at, duration_ms, response_status,
+                   response_headers, response_body)
+                 SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::int[],
+                   $6::text[], $7::text[]))
+               UPDATE bare_deliveries SET status = 1 WHERE id = ANY($1::bigint[])`,
+        values: [
+          ids,
+          attempts.map((a) => a.deliveryId),
+          attempts.map((a) => a.startedAt),
+          attempts.map((a) => a.durationMs),
+          attempts.map((a) => a.status),
+          attempts.map((a) => a.headers),
+          attempts.map((a) => a.body),
+        ],
       })
     },
   }
@@ -167,9 +246,14 @@ export function bareWorker(
   queue: BareQueue,
   concurrency: number,
   onError: (error: Error) => void,
+  options: { contract?: boolean; keepRequests?: boolean } = {},
 ): BareWorker {
   const agent = new Agent()
-  const headers = { 'content-type': 'application/json', 'user-agent': 'bench/bare' }
+  const baseHeaders = { 'content-type': 'application/json', 'user-agent': 'bench/bare' }
+  const key = randomBytes(32)
+  const contract = options.contract === true
+  const keepRequests = options.keepRequests === true
+  let attempts: BareAttempt[] = []
   let running = false
   let inFlight = 0
   let succeeded = 0
@@ -197,10 +281,12 @@ export function bareWorker(
 
   async function record(): Promise<void> {
     const ids = waiting
+    const kept = attempts
     waiting = []
+    attempts = []
     if (ids.length === 0) return
     recording = queue
-      .done(ids)
+      .done(ids, kept)
       .catch((error: Error) => onError(error))
       .finally(() => {
         recording = undefined
@@ -211,16 +297,50 @@ export function bareWorker(
 
   async function post(job: BareJob): Promise<void> {
     try {
+      const startedAt = Date.now()
+      let headers: Record<string, string> = baseHeaders
+      if (contract) {
+        const id = `msg_${job.id}`
+        const timestamp = String(Math.floor(startedAt / 1000))
+        const signature = createHmac('sha256', key)
+          .update(`${id}.${timestamp}.${job.body}`)
+          .digest('base64')
+        headers = {
+          ...baseHeaders,
+          'webhook-id': id,
+          'webhook-timestamp': timestamp,
+          'webhook-signature': `v1,${signature}`,
+        }
+      }
       const response = await request(job.url, {
         method: 'POST',
         headers,
         body: job.body,
         dispatcher: agent,
       })
-      await response.body.text()
+      const text = await response.body.text()
       if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`)
       succeeded++
       waiting.push(job.id)
+      if (contract) {
+        attempts.push({
+          deliveryId: job.id,
+          startedAt,
+          durationMs: Date.now() - startedAt,
+          status: response.statusCode,
+          // With keepRequests, the request's headers and body beside the response's headers.
+          headers: JSON.stringify(
+            keepRequests
+              ? {
+                  request: headers,
+                  requestBody: job.body.slice(0, 4096),
+                  response: response.headers,
+                }
+              : response.headers,
+          ),
+          body: text.slice(0, 8192),
+        })
+      }
       recordSoon()
     } catch (error) {
       failed++

@@ -19,8 +19,10 @@
  *
  * Each round also measures, right after resthooks, the least a durable queue does
  * (bench/bare-queue.ts: a table of deliveries in SQLite, claimed with a lease and POSTed with
- * undici, no signing, no attempt rows) on a database file of its own: a ceiling for what any
- * sender that keeps its deliveries in SQLite reaches on this machine. BENCH_BARE=0 leaves it out.
+ * undici, no signing, no attempt rows), then the same with what PRODUCT.md asks of every
+ * delivery (signed, an attempt row with the response), each on a database file of its own:
+ * ceilings for what a sender that keeps its deliveries in SQLite reaches on this machine.
+ * BENCH_BARE=0 leaves them out.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -84,7 +86,11 @@ interface BareSqlite {
   close(): Promise<void>
 }
 
-function openBareSqlite(path: string, targets: readonly string[]): BareSqlite {
+function openBareSqlite(
+  path: string,
+  targets: readonly string[],
+  options: { contract?: boolean; keepRequests?: boolean },
+): BareSqlite {
   // The application's connection, durable as the store's own; the worker's, NORMAL.
   const app = new DatabaseSync(path)
   app.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000')
@@ -93,8 +99,11 @@ function openBareSqlite(path: string, targets: readonly string[]): BareSqlite {
   const pending = app.prepare('SELECT count(*) AS n FROM bare_deliveries WHERE status = 0')
   const workerDb = new DatabaseSync(path)
   workerDb.exec('PRAGMA busy_timeout = 5000')
-  const worker = bareWorker(sqliteBareQueue(workerDb), CONCURRENCY, (error) =>
-    console.error(`bare queue: ${error.message}`),
+  const worker = bareWorker(
+    sqliteBareQueue(workerDb),
+    CONCURRENCY,
+    (error) => console.error(`bare queue: ${error.message}`),
+    options,
   )
   return {
     dispatch(from, count) {
@@ -141,7 +150,7 @@ function cpuMicros(from: NodeJS.CpuUsage): number {
 async function main(): Promise<void> {
   const receiver = await startReceiverProcess()
   const dir = mkdtempSync(join(tmpdir(), 'resthooks-bench-'))
-  let closeBare: () => Promise<void> | undefined = () => undefined
+  let closeBare: () => Promise<void> = async () => {}
   const hooks = createHooks({
     store: sqliteStore({ path: join(dir, 'bench.db') }),
     events: { 'book.added': 'Book.created' },
@@ -159,13 +168,33 @@ async function main(): Promise<void> {
         target: `${receiver.url}/hooks/${s}`,
       })
     }
-    const bare = BARE
-      ? openBareSqlite(
-          join(dir, 'bare.db'),
-          Array.from({ length: SUBSCRIPTIONS }, (_, s) => `${receiver.url}/hooks/${s}`),
-        )
-      : undefined
-    closeBare = () => bare?.close()
+    const targets = Array.from({ length: SUBSCRIPTIONS }, (_, s) => `${receiver.url}/hooks/${s}`)
+    // The ceilings, each on a database file of its own (bench/bare-queue.ts): the bare queue,
+    // the same with what the contract asks of every delivery, and with the request kept too.
+    const ceiling = (
+      label: string,
+      measure: string,
+      options: Parameters<typeof openBareSqlite>[2],
+    ) => ({
+      label,
+      measure,
+      queue: openBareSqlite(join(dir, `${label.replace(/\W+/g, '-')}.db`), targets, options),
+    })
+    const ceilings = BARE
+      ? [
+          ceiling('bare queue', 'the least a durable queue does (bare queue)', {}),
+          ceiling('+ contract', 'the same, signed, an attempt row with the response', {
+            contract: true,
+          }),
+          ceiling('+ request', 'the same, the request kept on the attempt too', {
+            contract: true,
+            keepRequests: true,
+          }),
+        ]
+      : []
+    closeBare = async () => {
+      for (const ceiling of ceilings) await ceiling.queue.close()
+    }
     const statements =
       process.env.BENCH_SQLITE_STATEMENTS === '1' ? countSqliteStatements() : undefined
     const rounds: {
@@ -174,8 +203,8 @@ async function main(): Promise<void> {
       delivery: number
       rawCpu: number
       deliveryCpu: number
-      bare?: number
-      bareCpu?: number
+      /** Each ceiling's rate and CPU per delivery, in `ceilings`' order. */
+      ceilings: { rate: number; cpu: number }[]
     }[] = []
     // Round 0 is the warm-up: the same work, not counted.
     for (let round = 0; round <= ROUNDS; round++) {
@@ -190,15 +219,12 @@ async function main(): Promise<void> {
       const deliverySeconds = await deliverAll(hooks, receiver, DELIVERIES, CONCURRENCY)
       const deliveryCpu = cpuMicros(deliveryStarted)
       statements?.stop()
-      let bareRound: { bare: number; bareCpu: number } | undefined
-      if (bare) {
-        bare.dispatch(round * EVENTS, EVENTS)
-        const bareStarted = process.cpuUsage()
-        const bareSeconds = await bare.deliver(receiver)
-        bareRound = {
-          bare: DELIVERIES / bareSeconds,
-          bareCpu: cpuMicros(bareStarted) / DELIVERIES,
-        }
+      const measured: { rate: number; cpu: number }[] = []
+      for (const { queue } of ceilings) {
+        queue.dispatch(round * EVENTS, EVENTS)
+        const started = process.cpuUsage()
+        const seconds = await queue.deliver(receiver)
+        measured.push({ rate: DELIVERIES / seconds, cpu: cpuMicros(started) / DELIVERIES })
       }
       rounds.push({
         raw: DELIVERIES / rawSeconds,
@@ -206,7 +232,7 @@ async function main(): Promise<void> {
         delivery: DELIVERIES / deliverySeconds,
         rawCpu: rawCpu / DELIVERIES,
         deliveryCpu: deliveryCpu / DELIVERIES,
-        ...bareRound,
+        ceilings: measured,
       })
     }
     const warmup = rounds.shift()
@@ -220,23 +246,23 @@ async function main(): Promise<void> {
       delivery: medianOf(rounds.map((round) => round.delivery)),
     }
     const cpuRatio = medianOf(rounds.map((round) => round.rawCpu / round.deliveryCpu))
+    const labels = ceilings.map((ceiling) => ceiling.label)
     console.log(machineLine())
     console.log(
-      `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries, concurrency ${CONCURRENCY}, SQLite (synchronous=full, WAL) in ${tmpdir()}; a warm-up round, then ${ROUNDS} rounds of the baseline then resthooks${bare ? ' then the bare queue (bench/bare-queue.ts)' : ''}`,
+      `workload: ${EVENTS} events × ${SUBSCRIPTIONS} subscriptions = ${DELIVERIES} deliveries, concurrency ${CONCURRENCY}, SQLite (synchronous=full, WAL) in ${tmpdir()}; a warm-up round, then ${ROUNDS} rounds of the baseline then resthooks${labels.length > 0 ? `, then the ceilings: ${labels.join(', ')} (bench/bare-queue.ts)` : ''}`,
     )
     console.log(
-      'CPU: of this process (all its threads) while the baseline sent and while resthooks delivered, per request or delivery; the receiver is the same for both',
+      'CPU: of this process (all its threads) while each sent or delivered, per request or delivery; the receiver is the same for all',
     )
     console.log('')
     type Round = (typeof rounds)[number]
     const cpu = (round: Round) =>
-      `${[round.rawCpu, round.deliveryCpu, ...(bare ? [round.bareCpu ?? 0] : [])].map((µs) => µs.toFixed(0)).join(' / ')} µs`
-    const bareCells = (round: Round) =>
-      bare
-        ? [`${fmt(round.bare ?? 0)} deliveries/s`, ((round.bare ?? 0) / round.raw).toFixed(2)]
-        : []
-    const bareRatios = rounds.map((round) => (round.bare ?? 0) / round.raw)
-    const bareRatio = medianOf(bareRatios)
+      `${[round.rawCpu, round.deliveryCpu, ...round.ceilings.map((c) => c.cpu)].map((µs) => µs.toFixed(0)).join(' / ')} µs`
+    const ceilingCells = (round: Round) =>
+      round.ceilings.flatMap((c) => [`${fmt(c.rate)}/s`, (c.rate / round.raw).toFixed(2)])
+    const ceilingRatios = labels.map((_, i) =>
+      rounds.map((round) => (round.ceilings[i]?.rate ?? 0) / round.raw),
+    )
     const rows: string[][] = [
       [
         'round',
@@ -244,8 +270,8 @@ async function main(): Promise<void> {
         'resthooks dispatch',
         'resthooks delivery',
         'ratio',
-        ...(bare ? ['bare queue delivery', 'ratio'] : []),
-        `CPU: raw / resthooks${bare ? ' / bare queue' : ''}`,
+        ...labels.flatMap((label) => [label, 'ratio']),
+        `CPU: ${['raw', 'resthooks', ...labels].join(' / ')}`,
       ],
       ...(warmup ? [warmup] : []).map((round) => [
         'warm-up',
@@ -253,7 +279,7 @@ async function main(): Promise<void> {
         `${fmt(round.dispatch)} events/s`,
         `${fmt(round.delivery)} deliveries/s`,
         `(${(round.delivery / round.raw).toFixed(2)})`,
-        ...bareCells(round).map((cell) => `(${cell})`),
+        ...ceilingCells(round).map((cell) => `(${cell})`),
         `(${cpu(round)})`,
       ]),
       ...rounds.map((round, i) => [
@@ -262,7 +288,7 @@ async function main(): Promise<void> {
         `${fmt(round.dispatch)} events/s`,
         `${fmt(round.delivery)} deliveries/s`,
         (round.delivery / round.raw).toFixed(2),
-        ...bareCells(round),
+        ...ceilingCells(round),
         cpu(round),
       ]),
       [
@@ -271,7 +297,7 @@ async function main(): Promise<void> {
         '',
         '',
         `${ratio.toFixed(2)} (target ≥ 0.70)`,
-        ...(bare ? ['', bareRatio.toFixed(2)] : []),
+        ...ceilingRatios.flatMap((r) => ['', medianOf(r).toFixed(2)]),
         `${cpuRatio.toFixed(2)} (raw ÷ resthooks)`,
       ],
     ]
@@ -293,15 +319,14 @@ async function main(): Promise<void> {
         target: '≥ 0.7 of raw',
         met: ratio >= 0.7,
       },
-      ...(bare
-        ? [
-            {
-              bench: 'throughput',
-              measure: 'SQLite, the least a durable queue does (bare queue, a ceiling)',
-              value: `${fmt(medianOf(rounds.map((round) => round.bare ?? 0)))}/s = ${bareRatio.toFixed(2)} of raw (rounds ${bareRatios.map((r) => r.toFixed(2)).join(', ')})`,
-            },
-          ]
-        : []),
+      ...ceilings.map(({ measure }, i) => {
+        const r = ceilingRatios[i] ?? []
+        return {
+          bench: 'throughput',
+          measure: `SQLite, ${measure}`,
+          value: `${fmt(medianOf(rounds.map((round) => round.ceilings[i]?.rate ?? 0)))}/s = ${medianOf(r).toFixed(2)} of raw (rounds ${r.map((x) => x.toFixed(2)).join(', ')})`,
+        }
+      }),
     ])
   } finally {
     await closeBare()
