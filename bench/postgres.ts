@@ -465,6 +465,18 @@ async function measureSystem(
   }
 }
 
+/** A database of the system's own, and the application's pool on it. */
+async function systemDatabase(
+  cluster: Cluster,
+  name: string,
+): Promise<{ url: string; app: pg.Pool }> {
+  await cluster.admin.query(`CREATE DATABASE ${name}`)
+  const url = cluster.urlOf(name)
+  const app = new pg.Pool({ connectionString: url, max: DISPATCH_CONNECTIONS })
+  app.on('error', () => {})
+  return { url, app }
+}
+
 // ---------------------------------------------------------------------------------------------
 // resthooks
 
@@ -473,16 +485,12 @@ async function resthooksSystem(
   receiver: Receiver,
   processes: number,
 ): Promise<System> {
-  const database = `bench_resthooks_${processes}`
-  await cluster.admin.query(`CREATE DATABASE ${database}`)
-  const url = cluster.urlOf(database)
+  const { url, app } = await systemDatabase(cluster, `bench_resthooks_${processes}`)
   const hooks = createHooks({
     store: postgresStore({ connectionString: url }),
     events: EVENT_MAP,
     allowTargets: ['127.0.0.0/8'],
   })
-  const app = new pg.Pool({ connectionString: url, max: DISPATCH_CONNECTIONS })
-  app.on('error', () => {})
   let workers: WorkerSet | undefined
   const close = async () => {
     await workers?.close()
@@ -572,14 +580,10 @@ async function pgBossSystem(
   receiver: Receiver,
   processes: number,
 ): Promise<System> {
-  const database = `bench_pgboss_${processes}`
-  await cluster.admin.query(`CREATE DATABASE ${database}`)
-  const url = cluster.urlOf(database)
+  const { url, app } = await systemDatabase(cluster, `bench_pgboss_${processes}`)
   // The application's instance: installs the schema and creates the queue; sends jobs only.
   const boss = new PgBoss({ connectionString: url, supervise: false, schedule: false })
   boss.on('error', (error: Error) => console.error(`pg-boss: ${error.message}`))
-  const app = new pg.Pool({ connectionString: url, max: DISPATCH_CONNECTIONS })
-  app.on('error', () => {})
   let workers: WorkerSet | undefined
   const close = async () => {
     await workers?.close()
@@ -642,11 +646,7 @@ async function bareSystem(
   receiver: Receiver,
   processes: number,
 ): Promise<System> {
-  const database = `bench_bare_${processes}`
-  await cluster.admin.query(`CREATE DATABASE ${database}`)
-  const url = cluster.urlOf(database)
-  const app = new pg.Pool({ connectionString: url, max: DISPATCH_CONNECTIONS })
-  app.on('error', () => {})
+  const { url, app } = await systemDatabase(cluster, `bench_bare_${processes}`)
   let workers: WorkerSet | undefined
   const close = async () => {
     await workers?.close()
