@@ -154,7 +154,8 @@ async function pgBossRunner(
 }
 
 async function bareRunner(url: string, concurrency: number): Promise<Runner> {
-  // Its bookkeeping commits without waiting for the WAL flush, as resthooks' worker's does.
+  // Its bookkeeping commits without waiting for the WAL flush, as resthooks' worker's does; a
+  // claim and a recording may run at once.
   const pool = new pg.Pool({
     connectionString: url,
     max: 3,

@@ -20,7 +20,8 @@
  * Each round also measures, right after resthooks, the least a durable queue does
  * (bench/bare-queue.ts: a table of deliveries in SQLite, claimed with a lease and POSTed with
  * undici, no signing, no attempt rows), then the same with what PRODUCT.md asks of every
- * delivery (signed, an attempt row with the response), each on a database file of its own:
+ * delivery (signed, an attempt row with the response), then with the request kept on the
+ * attempt too (as resthooks' delivery log keeps it), each on a database file of its own:
  * ceilings for what a sender that keeps its deliveries in SQLite reaches on this machine.
  * BENCH_BARE=0 leaves them out.
  */
