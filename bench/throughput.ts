@@ -194,7 +194,7 @@ async function main(): Promise<void> {
         ]
       : []
     closeBare = async () => {
-      for (const ceiling of ceilings) await ceiling.queue.close()
+      for (const { queue } of ceilings) await queue.close()
     }
     const statements =
       process.env.BENCH_SQLITE_STATEMENTS === '1' ? countSqliteStatements() : undefined
